@@ -1,0 +1,111 @@
+"""Pure aggregation of window predictions and self-ratings into a per-track tag.
+
+The per-track tag is the confidence-weighted mean of the window probabilities
+over all of the track's listens, rejected windows excluded. Self-ratings, where
+present, outrank EEG. The result depends only on the multiset of inputs (sums
+use `math.fsum`, which is exact), so recomputing is deterministic and
+idempotent whatever order the rows come back in.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from app.emotions import quadrant, rating_to_probability
+
+
+@dataclass(frozen=True)
+class WindowProbs:
+    """One window's output: p(valence high), p(arousal high), its confidence in [0, 1]."""
+
+    listen_id: int
+    p_valence: float
+    p_arousal: float
+    confidence: float
+    rejected: bool = False
+
+
+@dataclass(frozen=True)
+class Rating:
+    """A self-rating of one listen, valence and arousal on the 1-5 scale."""
+
+    listen_id: int
+    valence: int
+    arousal: int
+
+
+@dataclass(frozen=True)
+class TagResult:
+    valence: float
+    arousal: float
+    quadrant: str
+    confidence: float
+    n_windows: int
+    n_listens: int
+    source: str  # "eeg" | "self"
+
+
+def window_confidence(p_valence: float, p_arousal: float) -> float:
+    """How far a prediction is from the 0.5 boundary, in [0, 1] (mean over both dimensions)."""
+    return (abs(2 * p_valence - 1) + abs(2 * p_arousal - 1)) / 2
+
+
+def _weighted_mean(values: Sequence[float], weights: Sequence[float]) -> float:
+    total = math.fsum(weights)
+    if total <= 0:  # all windows sat on the boundary: plain mean
+        return math.fsum(values) / len(values)
+    return math.fsum(v * w for v, w in zip(values, weights, strict=True)) / total
+
+
+def aggregate_track(
+    windows: Iterable[WindowProbs],
+    ratings: Iterable[Rating] = (),
+    *,
+    min_windows_per_listen: int = 1,
+) -> TagResult | None:
+    """The tag of one track, or None when nothing usable is known about it.
+
+    A listen counts for EEG only with at least `min_windows_per_listen` valid
+    (not rejected) windows. If any self-rating exists, the tag comes from the
+    ratings alone (source "self"), with the EEG window count kept for context.
+    """
+    valid = [w for w in windows if not w.rejected and _finite(w)]
+    per_listen: dict[int, int] = {}
+    for w in valid:
+        per_listen[w.listen_id] = per_listen.get(w.listen_id, 0) + 1
+    counted = {lid for lid, n in per_listen.items() if n >= min_windows_per_listen}
+    valid = [w for w in valid if w.listen_id in counted]
+
+    ratings = list(ratings)
+    if ratings:
+        v = math.fsum(rating_to_probability(r.valence) for r in ratings) / len(ratings)
+        a = math.fsum(rating_to_probability(r.arousal) for r in ratings) / len(ratings)
+        return TagResult(
+            valence=v,
+            arousal=a,
+            quadrant=quadrant(v, a),
+            confidence=window_confidence(v, a),
+            n_windows=len(valid),
+            n_listens=len({r.listen_id for r in ratings} | counted),
+            source="self",
+        )
+    if not valid:
+        return None
+    weights = [w.confidence for w in valid]
+    v = _weighted_mean([w.p_valence for w in valid], weights)
+    a = _weighted_mean([w.p_arousal for w in valid], weights)
+    return TagResult(
+        valence=v,
+        arousal=a,
+        quadrant=quadrant(v, a),
+        confidence=window_confidence(v, a),
+        n_windows=len(valid),
+        n_listens=len(counted),
+        source="eeg",
+    )
+
+
+def _finite(w: WindowProbs) -> bool:
+    return all(math.isfinite(x) for x in (w.p_valence, w.p_arousal, w.confidence))

@@ -1,0 +1,1 @@
+"""The `emotune` command line: one module per command group, one error boundary."""

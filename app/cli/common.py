@@ -1,0 +1,36 @@
+"""Helpers every command uses: settings, the store, JSON output, the console."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+
+from app.config import Settings, load_settings
+
+if TYPE_CHECKING:
+    from app.db.engine import Store
+
+# Human output goes to stderr when --json owns stdout; rich writes to this console.
+console = Console(stderr=False, highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def settings() -> Settings:
+    return load_settings()
+
+
+def open_user_store(cfg: Settings | None = None) -> Store:
+    """Open (and migrate on first use) the store the settings point at."""
+    from app.db.engine import open_store
+
+    cfg = cfg or settings()
+    return open_store(cfg.database_url)
+
+
+def print_json(value: Any) -> None:
+    """One JSON document on stdout (what scripts read)."""
+    sys.stdout.write(json.dumps(value, indent=None, sort_keys=False, default=str) + "\n")
+    sys.stdout.flush()

@@ -1,0 +1,127 @@
+"""`emotune doctor`: one line per check, each `ok` or `fail: <what to do next>`."""
+
+from __future__ import annotations
+
+import json
+import stat
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from app.cli.common import console, print_json, settings
+from app.config import Settings
+from app.errors import EmotuneError
+
+
+@dataclass
+class CheckResult:
+    name: str
+    ok: bool
+    detail: str
+
+
+def check_database(cfg: Settings) -> str:
+    from app.db.engine import open_store
+
+    store = open_store(cfg.database_url)
+    store.close()
+    return cfg.database_url
+
+
+def check_active_model(cfg: Settings) -> str:
+    from app.db import repository
+    from app.db.engine import open_store
+
+    store = open_store(cfg.database_url)
+    try:
+        with store.session() as db:
+            model = repository.active_model(db, "eeg")
+            if model is None:
+                raise EmotuneError(
+                    "no active EEG model; train one (`emotune model train`) "
+                    "or pick one (`emotune model use ID`)"
+                )
+            if not Path(model.path).exists():
+                raise EmotuneError(
+                    f"model file {model.path} is missing; restore it or `emotune model use` another"
+                )
+            return f"{model.name} (id {model.id})"
+    finally:
+        store.close()
+
+
+def check_eeg_stream(cfg: Settings) -> str:
+    from classifier.lsl_discovery import find_streams
+
+    streams = find_streams(cfg.eeg_stream_name, cfg.eeg_stream_type, timeout_s=1.5)
+    if not streams:
+        raise EmotuneError(
+            f"no {cfg.eeg_stream_type} stream named {cfg.eeg_stream_name!r} on LSL; "
+            "start `muselsl stream` (or `emotune replay FILE.csv`)"
+        )
+    s = streams[0]
+    return f"{s.name} ({s.source_id}, {s.channel_count} ch @ {s.nominal_rate_hz:g} Hz)"
+
+
+def check_spotify(cfg: Settings) -> str:
+    if not cfg.spotify_client_id and not cfg.spotify_api_url:
+        raise EmotuneError(
+            "no Spotify client id; set SPOTIPY_CLIENT_ID (see README: registering a Spotify app)"
+        )
+    token = cfg.token_path
+    if not token.exists():
+        raise EmotuneError("not logged in to Spotify; run `emotune login`")
+    mode = stat.S_IMODE(token.stat().st_mode)
+    if mode & 0o077:
+        raise EmotuneError(f"token file {token} is readable by others; run `chmod 600 {token}`")
+    try:
+        data = json.loads(token.read_text())
+    except (OSError, ValueError):
+        raise EmotuneError(f"token file {token} is unreadable; run `emotune login` again") from None
+    if not isinstance(data, dict) or not data.get("refresh_token"):
+        raise EmotuneError(f"token file {token} has no refresh token; run `emotune login` again")
+    where = cfg.spotify_api_url or "Spotify"
+    return f"logged in ({where})"
+
+
+CHECKS: list[tuple[str, Callable[[Settings], str]]] = [
+    ("database", check_database),
+    ("active model", check_active_model),
+    ("EEG stream", check_eeg_stream),
+    ("Spotify", check_spotify),
+]
+
+
+def run_checks(cfg: Settings) -> list[CheckResult]:
+    results = []
+    for name, check in CHECKS:
+        try:
+            results.append(CheckResult(name, True, check(cfg)))
+        except EmotuneError as exc:
+            results.append(CheckResult(name, False, str(exc)))
+    return results
+
+
+def doctor(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the checks as JSON.")] = False,
+) -> None:
+    """Check the database, the active model, the EEG stream and Spotify; exit 1 if any fail.
+
+    Example: emotune doctor
+    """
+    results = run_checks(settings())
+    if as_json:
+        print_json([r.__dict__ for r in results])
+    else:
+        for r in results:
+            status = "ok" if r.ok else "fail"
+            console.print(f"{r.name:<13} {status}: {r.detail}", markup=False)
+    if not all(r.ok for r in results):
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("doctor")(doctor)

@@ -1,0 +1,180 @@
+"""Opening the store: engine, SQLite pragmas, and upgrading to the newest schema.
+
+The app runs Alembic's `upgrade head` itself on first use, so a user never
+types an alembic command. SQLite is opened in WAL mode with a busy timeout so
+that a listener and a sync can write at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DatabaseError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.errors import StoreError
+
+BUSY_TIMEOUT_S = 30.0
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def alembic_config(database_url: str | None = None) -> Config:
+    """Alembic config pointing at the packaged `migrations/` folder."""
+    import migrations
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(migrations.__file__).parent))
+    if database_url:
+        cfg.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    return cfg
+
+
+def head_revision() -> str:
+    heads = ScriptDirectory.from_config(alembic_config()).get_heads()
+    return heads[0]
+
+
+def sqlite_path(database_url: str) -> Path | None:
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return Path(url.database)
+
+
+def _set_sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def make_engine(database_url: str) -> Engine:
+    """An engine for `database_url`; SQLite gets WAL mode, a busy timeout and foreign keys."""
+    path = sqlite_path(database_url)
+    if path is None:
+        return create_engine(database_url)
+    _check_sqlite_file(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(database_url, connect_args={"timeout": BUSY_TIMEOUT_S})
+    event.listen(engine, "connect", _set_sqlite_pragmas)
+    return engine
+
+
+def _check_sqlite_file(path: Path) -> None:
+    """Refuse a file that is not SQLite before SQLite gets to touch it."""
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    try:
+        with path.open("rb") as fh:
+            header = fh.read(len(SQLITE_HEADER))
+    except OSError as exc:
+        raise StoreError(
+            f"database {path} cannot be read ({exc.strerror}); check its permissions"
+        ) from None
+    if header != SQLITE_HEADER:
+        raise StoreError(
+            f"database {path} is not an SQLite database (corrupt?); "
+            "restore it from a backup or move it aside and run `emotune init`"
+        )
+
+
+def _describe(database_url: str) -> str:
+    path = sqlite_path(database_url)
+    return str(path) if path else make_url(database_url).render_as_string(hide_password=True)
+
+
+def translate_db_error(exc: Exception, database_url: str) -> StoreError:
+    """Turn a driver error into a one-line StoreError naming the database and the next step."""
+    where = _describe(database_url)
+    text = str(getattr(exc, "orig", exc))
+    if "locked" in text or "busy" in text:
+        return StoreError(
+            f"database {where} is locked by another process for more than {BUSY_TIMEOUT_S:.0f} s; "
+            "stop the other emotune command or try again"
+        )
+    if "not a database" in text or "malformed" in text:
+        return StoreError(
+            f"database {where} is corrupt ({text}); restore it from a backup "
+            "or move it aside and run `emotune init`"
+        )
+    return StoreError(f"database {where}: {text}")
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade_to_head(engine: Engine, database_url: str) -> None:
+    """Bring the schema to the newest revision; refuse a database from a newer emotune."""
+    script = ScriptDirectory.from_config(alembic_config())
+    try:
+        current = current_revision(engine)
+        if current is not None:
+            try:
+                script.get_revision(current)
+            except Exception:
+                raise StoreError(
+                    f"database {_describe(database_url)} was made by a newer emotune "
+                    f"(schema revision {current}); upgrade emotune to use it"
+                ) from None
+        if current == script.get_current_head():
+            return
+        with engine.begin() as conn:
+            cfg = alembic_config(database_url)
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+    except (OperationalError, DatabaseError) as exc:
+        raise translate_db_error(exc, database_url) from None
+
+
+@dataclass
+class Store:
+    """An open, migrated database."""
+
+    engine: Engine
+    database_url: str
+
+    def __post_init__(self) -> None:
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A unit of work: committed on success, rolled back on any error."""
+        db = self._sessions()
+        try:
+            yield db
+            db.commit()
+        except (OperationalError, DatabaseError) as exc:
+            db.rollback()
+            raise translate_db_error(exc, self.database_url) from None
+        except BaseException:
+            db.rollback()
+            raise
+        finally:
+            db.close()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def open_store(database_url: str, *, upgrade: bool = True) -> Store:
+    """Open (and by default migrate) the store at `database_url`."""
+    engine = make_engine(database_url)
+    if upgrade:
+        try:
+            upgrade_to_head(engine, database_url)
+        except BaseException:
+            engine.dispose()
+            raise
+    return Store(engine=engine, database_url=database_url)

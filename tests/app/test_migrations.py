@@ -1,0 +1,102 @@
+"""The schema comes from Alembic, and the models agree with it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, inspect
+
+from app.db.engine import alembic_config, current_revision, head_revision, open_store
+from app.db.models import Base
+from app.errors import StoreError
+
+
+def _upgrade(url: str, target: str = "head") -> None:
+    command.upgrade(alembic_config(url), target)
+
+
+def test_single_head() -> None:
+    heads = ScriptDirectory.from_config(alembic_config()).get_heads()
+    assert len(heads) == 1
+
+
+def test_upgrade_downgrade_upgrade(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    _upgrade(url)
+    engine = create_engine(url)
+    assert "tracks" in inspect(engine).get_table_names()
+    command.downgrade(alembic_config(url), "base")
+    assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+    _upgrade(url)
+    assert current_revision(engine) == head_revision()
+    engine.dispose()
+
+
+def test_models_match_migrated_schema(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    _upgrade(url)
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    engine.dispose()
+    assert diff == []
+
+
+def test_open_store_upgrades_on_first_use_and_enables_wal(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    store = open_store(url)
+    assert current_revision(store.engine) == head_revision()
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
+    store.close()
+
+
+def test_database_from_newer_emotune_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "newer.db"
+    url = f"sqlite:///{path}"
+    store = open_store(url)
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = 'ffff_from_the_future'")
+    store.close()
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match="newer emotune"):
+        open_store(url)
+    assert path.read_bytes() == before
+
+
+def test_corrupt_database_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "corrupt.db"
+    path.write_bytes(b"this is not a database" * 100)
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match="not an SQLite database"):
+        open_store(f"sqlite:///{path}")
+    assert path.read_bytes() == before
+
+
+def test_locked_database_gives_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sqlite3
+
+    import app.db.engine as engine_module
+
+    path = tmp_path / "locked.db"
+    url = f"sqlite:///{path}"
+    open_store(url).close()
+    monkeypatch.setattr(engine_module, "BUSY_TIMEOUT_S", 0.2)
+    holder = sqlite3.connect(path)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        store = open_store(url, upgrade=False)
+        with pytest.raises(StoreError, match="locked"), store.session() as db:
+            from app.db import repository
+
+            repository.upsert_track(db, spotify_id="4uLU6hMCjMI75M1A2tKUQC")
+        store.close()
+    finally:
+        holder.rollback()
+        holder.close()
