@@ -2,7 +2,31 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from dataclasses import dataclass
+from types import ModuleType
+
+_pylsl: ModuleType | None = None
+
+
+def import_pylsl() -> ModuleType:
+    """Import pylsl once, with liblsl's own stderr logging turned down.
+
+    liblsl prints an ERR line each time an outlet vanishes; emotune handles
+    that (it records a gap and reconnects), so only fatal messages are kept
+    unless EMOTUNE_LSL_LOGLEVEL says otherwise (-2 errors, -1 warnings, 0 info).
+    """
+    global _pylsl
+    if _pylsl is None:
+        import pylsl
+
+        level = os.environ.get("EMOTUNE_LSL_LOGLEVEL", "-3")
+        # Must precede every other liblsl call; an older liblsl without it keeps its logging.
+        with contextlib.suppress(Exception):
+            pylsl.set_config_content(f"[log]\nlevel = {int(level)}\n")
+        _pylsl = pylsl
+    return _pylsl
 
 
 @dataclass(frozen=True)
@@ -21,8 +45,7 @@ def find_streams(
     name: str | None = "Muse", stream_type: str = "EEG", timeout_s: float = 2.0
 ) -> list[StreamDescription]:
     """Streams of `stream_type` (and `name`, if given) visible on the network within `timeout_s`."""
-    import pylsl
-
+    pylsl = import_pylsl()
     found = pylsl.resolve_byprop("type", stream_type, minimum=1, timeout=timeout_s)
     out = []
     for info in found:
