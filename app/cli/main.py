@@ -43,7 +43,6 @@ app = typer.Typer(
     "Example: emotune init && emotune doctor",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    rich_markup_mode=None,
 )
 
 
@@ -76,10 +75,11 @@ def main(
 
 
 def _register() -> None:
-    from app.cli import db, doctor, init_cmd, tracks
+    from app.cli import db, doctor, init_cmd, listen, tracks
 
     for module in (init_cmd, doctor, tracks):
         module.register(app)
+    listen.register(app)
     app.add_typer(db.app, name="db")
 
 

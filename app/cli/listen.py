@@ -1,0 +1,359 @@
+"""`emotune listen`, `replay`, `simulate muse`, `reclassify`, `import-recording`."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from app.cli.common import console, err_console, open_user_store, settings
+from app.errors import ConfigError, ModelError
+
+simulate_app = typer.Typer(
+    help="Stand-ins for a headset: synthetic EEG over LSL.\n\nExample: emotune simulate muse",
+    no_args_is_help=True,
+)
+
+
+# --- listen ---------------------------------------------------------------------------
+
+
+def _active_predictor(store: Any) -> tuple[Any, int, str]:
+    from app.db import repository
+    from classifier.pipeline import Predictor
+
+    with store.session() as db:
+        model = repository.active_model(db, "eeg")
+        if model is None:
+            raise ModelError(
+                "no active EEG model; train one (`emotune model train`) "
+                "or pick one (`emotune model use ID`)"
+            )
+        model_id, path, name = model.id, model.path, model.name
+    return Predictor.load(path), model_id, name
+
+
+def _ask_rating(info: dict[str, Any]) -> tuple[int, int] | None:
+    import click
+
+    err_console.print(f"[bold]How did “{info['track']}” make you feel?[/] (1 low … 5 high)")
+    try:
+        valence = click.prompt(
+            "  valence (unpleasant 1 … 5 pleasant)", type=click.IntRange(1, 5), err=True
+        )
+        arousal = click.prompt(
+            "  arousal (calm 1 … 5 excited)", type=click.IntRange(1, 5), err=True
+        )
+    except (click.Abort, EOFError):
+        return None
+    return valence, arousal
+
+
+def listen(
+    duration: Annotated[
+        float | None, typer.Option(help="Stop after this many seconds (default: until Ctrl-C).")
+    ] = None,
+    rate: Annotated[
+        bool, typer.Option("--rate", help="After each track, ask for valence and arousal 1-5.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No live view.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON event per line.")] = False,
+    min_windows: Annotated[
+        int | None, typer.Option(help="Valid windows a listen needs to count (config default).")
+    ] = None,
+    playback_rate: Annotated[
+        float,
+        typer.Option(help="Track seconds per wall second: 1 for Spotify; the emulator's --speed."),
+    ] = 1.0,
+) -> None:
+    """Tag the tracks you play: read the EEG stream, classify it, store emotions per track.
+
+    Needs a Muse stream on LSL (`muselsl stream`, `emotune replay`, `emotune simulate muse`),
+    an active model and `emotune login`. Stop with Ctrl-C; nothing stored is lost.
+
+    Example: emotune listen --rate
+    """
+    from app.jobs.listen import ListenOptions, ListenSession, snapshot_from_playback
+    from app.spotify import client_from_settings
+    from classifier.lsl_source import EEGSource
+
+    cfg = settings()
+    store = open_user_store(cfg)
+    predictor, model_id, model_name = _active_predictor(store)
+    client = client_from_settings(cfg)
+    source = EEGSource(cfg.eeg_stream_name, cfg.eeg_stream_type)
+    source.connect()
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
+    view = None if (quiet or as_json) else LiveView(model_name)
+
+    def emit(event: dict[str, Any]) -> None:
+        if as_json:
+            sys.stdout.write(json.dumps(event, default=str) + "\n")
+            sys.stdout.flush()
+        elif view is not None:
+            view.update(event)
+
+    session = ListenSession(
+        store,
+        source,
+        predictor,
+        lambda: snapshot_from_playback(client.playback_state(), time.time()),
+        model_id=model_id,
+        recordings_dir=cfg.recordings_dir,
+        options=ListenOptions(
+            duration_s=duration,
+            playback_rate=playback_rate,
+            min_windows_per_listen=min_windows or cfg.min_windows_per_listen,
+            line_noise_hz=cfg.line_noise_hz,
+        ),
+        emit=emit,
+        ask_rating=_ask_rating if rate else None,
+        stop=stop,
+    )
+    try:
+        if view is not None:
+            with view.live():
+                summary = session.run()
+        else:
+            summary = session.run()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        source.close()
+        store.close()
+    if not as_json and not quiet:
+        console.print(
+            f"session {summary.session_id}: {summary.listens} listens, "
+            f"{summary.windows_kept} windows kept, {summary.windows_rejected} rejected, "
+            f"{summary.windows_dropped} dropped at transitions, {summary.gaps} stream gaps; "
+            f"raw EEG in {summary.raw_path}"
+        )
+
+
+class LiveView:
+    """A rich live panel: track and time, per-channel quality, last window, running tag."""
+
+    def __init__(self, model_name: str) -> None:
+        self.model_name = model_name
+        self.track = "-"
+        self.track_started = time.time()
+        self.last: dict[str, Any] = {}
+        self.kept = self.rejected = self.dropped = 0
+        self.tag = "-"
+        self.gaps = 0
+
+    def live(self) -> Any:
+        from rich.live import Live
+
+        self._live = Live(self._render(), console=console, refresh_per_second=4, transient=False)
+        return self._live
+
+    def update(self, event: dict[str, Any]) -> None:
+        kind = event["event"]
+        if kind == "listen_start":
+            self.track, self.track_started, self.tag = event["track"], time.time(), "-"
+        elif kind == "window":
+            self.last = event
+            if event["rejected"]:
+                self.rejected += 1
+            elif event["placement"] == "inside":
+                self.kept += 1
+            elif event["placement"] == "transition":
+                self.dropped += 1
+        elif kind == "tag":
+            self.tag = f"{event['emotion']} (confidence {event['confidence']:.2f})"
+        elif kind == "gap":
+            self.gaps += 1
+        if hasattr(self, "_live"):
+            self._live.update(self._render())
+
+    def _render(self) -> Any:
+        from rich.table import Table
+
+        table = Table.grid(padding=(0, 2))
+        elapsed = time.time() - self.track_started
+        table.add_row("track", f"{self.track}  [{int(elapsed) // 60}:{int(elapsed) % 60:02d}]")
+        quality = self.last.get("quality") or {}
+        table.add_row(
+            "signal",
+            "  ".join(f"{ch} {_horseshoe(q)}" for ch, q in quality.items())
+            or "waiting for the first window",
+        )
+        if self.last:
+            pv, pa = self.last.get("p_valence"), self.last.get("p_arousal")
+            text = (
+                "rejected: " + str(self.last.get("reason"))
+                if self.last["rejected"]
+                else (f"valence {pv:.2f}  arousal {pa:.2f}" if pv is not None else "-")
+            )
+            table.add_row("last window", text)
+        table.add_row("track tag", self.tag)
+        table.add_row(
+            "windows",
+            f"{self.kept} kept, {self.rejected} rejected, "
+            f"{self.dropped} dropped at transitions; {self.gaps} stream gaps",
+        )
+        table.add_row("model", self.model_name)
+        return table
+
+
+def _horseshoe(figures: dict[str, float]) -> str:
+    """Muse-app style contact quality from one channel's window figures: ● good ◐ fair ○ bad."""
+    if "nonfinite_share" in figures or figures.get("flat"):
+        return "○"
+    if figures.get("peak_uv", 0) > 200 or figures.get("line_noise_share", 0) > 0.5:
+        return "○"
+    if figures.get("blink") or figures.get("emg_share", 0) > 0.3:
+        return "◐"
+    return "●"
+
+
+# --- replay and simulate -------------------------------------------------------------
+
+
+def replay(
+    recording: Annotated[Path, typer.Argument(help="A `muselsl record` CSV file.")],
+    speed: Annotated[float, typer.Option(help="Playback speed (1 = real time).")] = 1.0,
+    loop: Annotated[bool, typer.Option("--loop", help="Start again at the end.")] = False,
+    lsltime: Annotated[
+        bool, typer.Option("--lsltime", help="Stamp on the LSL clock, as `muselsl --lsltime`.")
+    ] = False,
+) -> None:
+    """Publish a muselsl CSV recording as a live LSL stream, exactly as `muselsl stream` would.
+
+    Example: emotune replay recording.csv --speed 2
+    """
+    import numpy as np
+
+    from classifier.datasets import read_muselsl_csv
+    from classifier.muse_outlet import OutletConfig, chunked, publish
+
+    if speed <= 0:
+        raise ConfigError(f"--speed must be positive, not {speed}")
+    samples, _, labels = read_muselsl_csv(recording)
+    aux = _read_aux_column(recording)
+    if aux is not None:
+        samples, labels = np.column_stack([samples, aux]), [*labels, "Right AUX"]
+    cfg = OutletConfig(channel_labels=tuple(labels), lsl_time=lsltime)
+    console.print(
+        f"publishing {recording.name} ({len(samples) / 256:.0f} s, "
+        f"{len(labels)} channels) as LSL stream 'Muse' at {speed:g}x; Ctrl-C stops"
+    )
+    try:
+        while True:
+            publish(chunked(samples), cfg, speed=speed)
+            if not loop:
+                break
+    except KeyboardInterrupt:
+        pass
+
+
+def _read_aux_column(path: Path) -> Any:
+    import pandas as pd
+
+    header = [c.strip() for c in pd.read_csv(path, nrows=0).columns]
+    if "Right AUX" not in header:
+        return None
+    column = pd.read_csv(path, usecols=lambda c: c.strip() == "Right AUX")
+    return column.iloc[:, 0].to_numpy(dtype=float)
+
+
+def parse_mood_script(text: str, source: str = "script") -> list[tuple[float, str]]:
+    """Parse lines `SECONDS MOOD` (e.g. `0 happy`, `30 sad`) into sorted (seconds, mood)."""
+    from classifier.synthetic import MOODS
+
+    steps = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        parts = line.split()
+        if len(parts) != 2:
+            raise ConfigError(f"{source} line {number}: expected `SECONDS MOOD`, got {line!r}")
+        try:
+            at = float(parts[0])
+        except ValueError:
+            raise ConfigError(f"{source} line {number}: {parts[0]!r} is not seconds") from None
+        if parts[1] not in MOODS:
+            raise ConfigError(
+                f"{source} line {number}: unknown mood {parts[1]!r}; use {', '.join(MOODS)}"
+            )
+        steps.append((at, parts[1]))
+    if not steps:
+        raise ConfigError(f"{source} has no `SECONDS MOOD` lines")
+    return sorted(steps)
+
+
+@simulate_app.command("muse")
+def simulate_muse(
+    mood: Annotated[str, typer.Option(help="happy, calm, sad or tense.")] = "calm",
+    script: Annotated[
+        Path | None, typer.Option(help="A file of `SECONDS MOOD` lines: the mood over time.")
+    ] = None,
+    duration: Annotated[float | None, typer.Option(help="Stop after this many seconds.")] = None,
+    channels: Annotated[int, typer.Option(help="5 like a Muse 2, 4 like a Muse S Athena.")] = 5,
+    seed: Annotated[int, typer.Option(help="Random seed of the synthetic signal.")] = 0,
+    lsltime: Annotated[bool, typer.Option("--lsltime", help="Stamp on the LSL clock.")] = False,
+    source_id: Annotated[str, typer.Option(help="LSL source id.")] = "Muse00:55:DA:B0:00:00",
+    counter: Annotated[
+        bool, typer.Option("--counter", help="Put a sample counter in the AUX channel (tests).")
+    ] = False,
+    nan_every: Annotated[
+        float, typer.Option(help="Every this many seconds, a 0.5 s burst of NaN (tests).")
+    ] = 0.0,
+) -> None:
+    """Publish SYNTHETIC Muse EEG over LSL, exactly as `muselsl stream` would, in a given mood.
+
+    Example: emotune simulate muse --mood happy --duration 60
+    """
+    import numpy as np
+
+    from classifier.muse_outlet import MUSE_CHUNK, OutletConfig, publish
+    from classifier.synthetic import SyntheticMuse, mood_ratings
+
+    steps = parse_mood_script(script.read_text(), str(script)) if script else [(0.0, mood)]
+    mood_ratings(steps[0][1])
+    if channels not in (4, 5):
+        raise ConfigError(f"--channels must be 4 or 5, not {channels}")
+    if counter and channels != 5:
+        raise ConfigError("--counter needs the AUX channel: use --channels 5")
+    generator = SyntheticMuse(steps[0][1], seed=seed, n_channels=channels)
+    labels = ("TP9", "AF7", "AF8", "TP10", "Right AUX")[:channels]
+    total = None if duration is None else int(duration * 256)
+
+    def chunks() -> Any:
+        sent, step = 0, 0
+        while total is None or sent < total:
+            t = sent / 256.0
+            while step + 1 < len(steps) and t >= steps[step + 1][0]:
+                step += 1
+                generator.set_mood(steps[step][1])
+            chunk = generator.next_chunk(MUSE_CHUNK).astype(np.float64)
+            if counter:
+                chunk[:, 4] = np.arange(sent, sent + len(chunk))
+            if nan_every > 0 and (t % nan_every) < 0.5 and t >= nan_every:
+                chunk[:, :4] = np.nan
+            sent += len(chunk)
+            yield chunk
+
+    err_console.print(
+        f"SYNTHETIC EEG: publishing LSL stream 'Muse' ({channels} ch, 256 Hz), mood "
+        + ", ".join(f"{m} from {t:g} s" for t, m in steps)
+    )
+    with contextlib.suppress(KeyboardInterrupt):
+        publish(
+            chunks(), OutletConfig(channel_labels=labels, lsl_time=lsltime, source_id=source_id)
+        )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("listen")(listen)
+    app.command("replay")(replay)
+    app.add_typer(simulate_app, name="simulate")

@@ -1,0 +1,438 @@
+"""The listening session: source -> windows -> predictor -> store.
+
+Reads top to bottom in `ListenSession.run`: each tick drains new EEG samples
+from the LSL ring buffer (and spools them raw to disk), polls the player about
+once a second into the playback timeline, classifies the windows that have
+completed, places each window on the timeline, and stores it at once, so a
+crash loses only the last few seconds. When a listen ends, the track's tag is
+recomputed (and, with --rate, the listener's own ratings are asked for).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from app.db import repository
+from app.db.engine import Store
+from app.db.models import (
+    Listen,
+    ListeningSession,
+    MoodReading,
+    SelfRating,
+    StreamGap,
+    WindowPrediction,
+)
+from app.emotions import quadrant
+from app.timeline import Placement, PlaybackTimeline, PlayerSnapshot
+
+log = logging.getLogger(__name__)
+
+Event = dict[str, Any]
+RatingPrompt = Callable[[dict[str, Any]], "tuple[int, int] | None"]
+
+
+@dataclass
+class ListenOptions:
+    duration_s: float | None = None  # None: until stopped
+    poll_interval_s: float = 1.0
+    playback_rate: float = 1.0  # track progress per wall second (the emulator may run faster)
+    stride_s: float = 1.0
+    min_windows_per_listen: int = 10
+    mood_window_s: float = 30.0  # the current mood is the mean over this many seconds
+    mood_every_s: float = 5.0
+    edge_guard_s: float = 0.5  # classify a window only when this much signal follows it
+    line_noise_hz: float = 50.0
+    tick_s: float = 0.25
+
+
+@dataclass
+class SessionSummary:
+    session_id: int
+    windows_kept: int = 0
+    windows_rejected: int = 0
+    windows_dropped: int = 0  # across a track change or a pause
+    windows_outside: int = 0  # nothing taggable playing
+    listens: int = 0
+    tagged_tracks: list[str] = field(default_factory=list)
+    gaps: int = 0
+    samples: int = 0
+    samples_lost: int = 0  # overwritten in the ring buffer before being read
+    raw_path: str | None = None
+
+
+def snapshot_from_playback(state: Any, at: float) -> PlayerSnapshot:
+    """Turn the Spotify client's `PlaybackState` (or None: nothing playing) into a snapshot."""
+    if state is None:
+        return PlayerSnapshot(at=at, is_playing=False)
+    return PlayerSnapshot(
+        at=at,
+        is_playing=bool(state.is_playing),
+        item_type=state.item_type,
+        track_id=state.track_id,
+        uri=state.uri,
+        name=state.name or "",
+        artists=tuple(state.artists or ()),
+        album=state.album or "",
+        duration_ms=state.duration_ms,
+        progress_ms=state.progress_ms,
+    )
+
+
+class ListenSession:
+    """One run of `emotune listen`. Construct, then `run()`; `stop` ends it from another thread."""
+
+    def __init__(
+        self,
+        store: Store,
+        source: Any,  # classifier.lsl_source.EEGSource, connected
+        predictor: Any,  # classifier.pipeline.Predictor
+        poll_player: Callable[[], PlayerSnapshot],
+        *,
+        model_id: int | None,
+        recordings_dir: Path,
+        options: ListenOptions,
+        emit: Callable[[Event], None] = lambda e: None,
+        ask_rating: RatingPrompt | None = None,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self.store = store
+        self.source = source
+        self.predictor = predictor
+        self.poll_player = poll_player
+        self.model_id = model_id
+        self.recordings_dir = recordings_dir
+        self.opts = options
+        self.emit = emit
+        self.ask_rating = ask_rating
+        self.stop = stop or threading.Event()
+        self.timeline = PlaybackTimeline(playback_rate=options.playback_rate)
+        self._listen_rows: dict[int, int] = {}  # timeline seq -> Listen.id
+        self._track_rows: dict[int, int] = {}  # timeline seq -> Track.id
+        self._pending: list[Any] = []  # classified windows waiting for the timeline
+        self._recent: list[tuple[float, float, float, float]] = []  # (end, pv, pa, conf)
+        self._gaps_seen: dict[int, int] = {}  # index in source gaps -> StreamGap.id
+        self._last_window_end = -math.inf
+
+    # --- the session, top to bottom -------------------------------------------------
+
+    def run(self) -> SessionSummary:
+        from classifier.pipeline import classify_recording
+        from classifier.raw_store import RawSpool, finalize_spool
+
+        desc = self.source.description
+        self.predictor.check_stream(desc.channel_labels, desc.nominal_rate_hz)
+        started = time.time()
+        with self.store.session() as db:
+            row = ListeningSession(
+                started_at=started,
+                stream_name=desc.name,
+                stream_source_id=desc.source_id,
+                stream_channels=list(desc.channel_labels),
+                stream_rate_hz=desc.nominal_rate_hz,
+                model_id=self.model_id,
+            )
+            db.add(row)
+            db.flush()
+            self.summary = SessionSummary(session_id=row.id)
+        spool_path = self.recordings_dir / f"session-{self.summary.session_id:05d}.spool"
+        spool = RawSpool(spool_path, tuple(desc.channel_labels), desc.nominal_rate_hz)
+        self.emit(
+            {
+                "event": "session",
+                "session_id": self.summary.session_id,
+                "stream": desc.name,
+                "source_id": desc.source_id,
+                "channels": list(desc.channel_labels),
+            }
+        )
+
+        buffer_samples = np.empty((0, len(desc.channel_labels)))
+        buffer_stamps = np.empty(0)
+        keep_s = 4.0 + self.opts.stride_s + self.opts.edge_guard_s + 2.0
+        read_index, next_poll, next_mood = 0, 0.0, started + self.opts.mood_every_s
+        try:
+            while not self.stop.is_set():
+                now = time.time()
+                if self.opts.duration_s is not None and now - started >= self.opts.duration_s:
+                    break
+                # 1. source: new samples since the last tick, spooled raw to disk
+                samples, stamps, read_index, lost = self.source.buffer.read_since(read_index)
+                self.summary.samples += len(samples)
+                self.summary.samples_lost += lost
+                spool.append(samples, stamps)
+                if len(samples):
+                    buffer_samples = np.vstack([buffer_samples, samples])
+                    buffer_stamps = np.concatenate([buffer_stamps, stamps])
+                # 2. player: one poll a second into the timeline
+                if now >= next_poll:
+                    next_poll = now + self.opts.poll_interval_s
+                    self._observe_player(self.poll_player())
+                # 3. windows: classify those that completed since the last tick
+                if len(buffer_stamps) and buffer_stamps[-1] - self._last_window_end >= (
+                    self.opts.stride_s + self.opts.edge_guard_s
+                ):
+                    results = classify_recording(
+                        self.predictor,
+                        buffer_samples,
+                        buffer_stamps,
+                        desc.channel_labels,
+                        desc.nominal_rate_hz,
+                        stride_s=self.opts.stride_s,
+                        line_noise_hz=self.opts.line_noise_hz,
+                    )
+                    newest = buffer_stamps[-1] - self.opts.edge_guard_s
+                    for w in results:
+                        if self._last_window_end + 0.5 * self.opts.stride_s < w.end_time <= newest:
+                            self._pending.append(w)
+                            self._last_window_end = w.end_time
+                    keep = buffer_stamps >= buffer_stamps[-1] - keep_s
+                    buffer_samples, buffer_stamps = buffer_samples[keep], buffer_stamps[keep]
+                # 4. store: place windows on the timeline and write them at once
+                self._place_pending()
+                self._record_gaps()
+                if now >= next_mood:
+                    next_mood = now + self.opts.mood_every_s
+                    self._store_mood(now)
+                self.stop.wait(self.opts.tick_s)
+        finally:
+            self._finish(spool, spool_path, finalize_spool)
+        return self.summary
+
+    # --- steps ---------------------------------------------------------------------------
+
+    def _observe_player(self, snap: PlayerSnapshot) -> None:
+        for event in self.timeline.observe(snap):
+            if event.kind == "listen_started":
+                self._start_listen(event.listen)
+            else:
+                self._end_listen(event.listen)
+
+    def _start_listen(self, listen: Any) -> None:
+        t = listen.track
+        with self.store.session() as db:
+            track = repository.upsert_track(
+                db,
+                spotify_id=t.track_id,
+                uri=t.uri,
+                name=t.name,
+                artists=list(t.artists),
+                album=t.album,
+                duration_ms=t.duration_ms,
+            )
+            row = Listen(
+                session_id=self.summary.session_id,
+                track_id=track.id,
+                started_at=listen.started_at,
+                progress_start_ms=listen.progress_start_ms,
+            )
+            db.add(row)
+            db.flush()
+            self._listen_rows[listen.seq] = row.id
+            self._track_rows[listen.seq] = track.id
+        self.summary.listens += 1
+        self.emit(
+            {
+                "event": "listen_start",
+                "track": t.name or t.track_id,
+                "uri": t.uri,
+                "at": listen.started_at,
+            }
+        )
+
+    def _end_listen(self, listen: Any) -> None:
+        # Windows still pending when the track ends can be placed now: the timeline knows.
+        self._place_pending()
+        listen_id, track_id = self._listen_rows[listen.seq], self._track_rows[listen.seq]
+        rating = None
+        if self.ask_rating is not None:
+            rating = self.ask_rating({"track": listen.track.name or listen.track.track_id})
+        with self.store.session() as db:
+            row = db.get(Listen, listen_id)
+            assert row is not None
+            row.ended_at = listen.ended_at
+            row.progress_end_ms = listen.progress_end_ms
+            row.completed = listen.completed
+            row.skipped = listen.skipped
+            row.paused_s = listen.paused_s
+            row.windows_dropped = listen.windows_dropped
+            if rating is not None:
+                db.add(SelfRating(listen_id=listen_id, valence=rating[0], arousal=rating[1]))
+            db.flush()
+            tag = repository.recompute_track_tag(
+                db, track_id, min_windows_per_listen=self.opts.min_windows_per_listen
+            )
+        event: Event = {
+            "event": "listen_end",
+            "track": listen.track.name or listen.track.track_id,
+            "uri": listen.track.uri,
+            "completed": listen.completed,
+            "skipped": listen.skipped,
+            "windows_dropped": listen.windows_dropped,
+        }
+        self.emit(event)
+        if tag is not None:
+            self.summary.tagged_tracks.append(listen.track.track_id)
+            self.emit(
+                {
+                    "event": "tag",
+                    "uri": listen.track.uri,
+                    "track": listen.track.name or listen.track.track_id,
+                    "emotion": tag.quadrant,
+                    "valence": round(tag.valence, 4),
+                    "arousal": round(tag.arousal, 4),
+                    "confidence": round(tag.confidence, 4),
+                    "windows": tag.n_windows,
+                    "listens": tag.n_listens,
+                    "source": tag.source,
+                }
+            )
+
+    def _place_pending(self) -> None:
+        if not self._pending:
+            return
+        rows, still_pending = [], []
+        for w in self._pending:
+            placement, listen = self.timeline.locate(w.start_time, w.end_time)
+            if placement is Placement.PENDING:
+                still_pending.append(w)
+                continue
+            listen_id = None
+            if placement is Placement.INSIDE:
+                listen_id = self._listen_rows.get(listen.seq)
+            elif placement is Placement.TRANSITION:
+                listen.windows_dropped += 1
+                self.summary.windows_dropped += 1
+            else:
+                self.summary.windows_outside += 1
+            if w.rejected:
+                self.summary.windows_rejected += 1
+            elif placement is Placement.INSIDE:
+                self.summary.windows_kept += 1
+            if not w.rejected and w.p_valence is not None:
+                self._recent.append((w.end_time, w.p_valence, w.p_arousal, w.confidence))
+            rows.append(self._window_row(w, listen_id))
+            self.emit(
+                {
+                    "event": "window",
+                    "start": w.start_time,
+                    "end": w.end_time,
+                    "placement": placement.value,
+                    "track": (listen.track.name or listen.track.track_id) if listen else None,
+                    "p_valence": w.p_valence,
+                    "p_arousal": w.p_arousal,
+                    "confidence": w.confidence,
+                    "rejected": w.rejected,
+                    "reason": w.reject_reason,
+                    "quality": w.quality,
+                }
+            )
+        self._pending = still_pending
+        if rows:
+            with self.store.session() as db:
+                db.add_all(rows)
+
+    def _window_row(self, w: Any, listen_id: int | None) -> WindowPrediction:
+        return WindowPrediction(
+            session_id=self.summary.session_id,
+            listen_id=listen_id,
+            start_time=w.start_time,
+            end_time=w.end_time,
+            p_valence=w.p_valence,
+            p_arousal=w.p_arousal,
+            confidence=w.confidence,
+            quality=w.quality,
+            rejected=w.rejected,
+            reject_reason=w.reject_reason,
+            model_id=self.model_id,
+        )
+
+    def _record_gaps(self) -> None:
+        status = self.source.snapshot_status()
+        for i, gap in enumerate(status.gaps):
+            known = self._gaps_seen.get(i)
+            if known is None:
+                with self.store.session() as db:
+                    row = StreamGap(
+                        session_id=self.summary.session_id,
+                        started_at=gap.started_at,
+                        ended_at=gap.ended_at,
+                    )
+                    db.add(row)
+                    db.flush()
+                    self._gaps_seen[i] = row.id
+                self.summary.gaps += 1
+                self.emit({"event": "gap", "started_at": gap.started_at, "ended_at": gap.ended_at})
+            elif gap.ended_at is not None:
+                with self.store.session() as db:
+                    row = db.get(StreamGap, known)
+                    if row is not None and row.ended_at is None:
+                        row.ended_at = gap.ended_at
+                        self.emit(
+                            {
+                                "event": "gap_end",
+                                "started_at": gap.started_at,
+                                "ended_at": gap.ended_at,
+                            }
+                        )
+
+    def _store_mood(self, now: float) -> None:
+        cutoff = now - self.opts.mood_window_s
+        self._recent = [r for r in self._recent if r[0] >= cutoff]
+        mood = current_mood(self._recent)
+        if mood is None:
+            return
+        pv, pa, conf = mood
+        with self.store.session() as db:
+            db.add(
+                MoodReading(
+                    at=now,
+                    source="eeg",
+                    p_valence=pv,
+                    p_arousal=pa,
+                    confidence=conf,
+                    label=quadrant(pv, pa),
+                    session_id=self.summary.session_id,
+                )
+            )
+
+    def _finish(self, spool: Any, spool_path: Path, finalize_spool: Callable) -> None:
+        end = time.time()
+        for event in self.timeline.close(end):
+            self._end_listen(event.listen)
+        spool.close()
+        raw_path: str | None = None
+        try:
+            fif = spool_path.with_name(spool_path.stem + "_raw.fif")
+            raw_path = str(finalize_spool(spool_path, fif))
+        except Exception as exc:  # keep the spool: `emotune reclassify` can convert it later
+            log.warning("raw EEG kept as %s (%s)", spool_path, exc)
+            raw_path = str(spool_path) if spool_path.exists() else None
+        self.summary.raw_path = raw_path
+        with self.store.session() as db:
+            row = db.get(ListeningSession, self.summary.session_id)
+            assert row is not None
+            row.ended_at = end
+            row.stream_clock = self.source.snapshot_status().clock
+            row.raw_path = raw_path
+        self.emit({"event": "session_end", **self.summary.__dict__})
+
+
+def current_mood(
+    recent: list[tuple[float, float, float, float]],
+) -> tuple[float, float, float] | None:
+    """Confidence-weighted mean (p_valence, p_arousal) of recent windows, with its confidence."""
+    if not recent:
+        return None
+    weights = np.array([max(c, 1e-6) for _, _, _, c in recent])
+    pv = float(np.average([r[1] for r in recent], weights=weights))
+    pa = float(np.average([r[2] for r in recent], weights=weights))
+    return pv, pa, (abs(2 * pv - 1) + abs(2 * pa - 1)) / 2

@@ -1,0 +1,94 @@
+"""The EEG source against real LSL outlets on loopback, each in its own process."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from classifier.errors import ClassifierError
+from classifier.lsl_source import EEGSource, RingBuffer, detect_clock
+from tests.listening.lsl_helpers import counter_outlet, unique_source_id
+
+
+def _wait_for(predicate, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.parametrize("lsl_time", [False, True], ids=["time.time stamps", "--lsltime stamps"])
+def test_every_sample_arrives_in_order_on_the_unix_clock(lsl_time: bool) -> None:
+    with counter_outlet(lsl_time=lsl_time), EEGSource(resolve_timeout_s=10) as source:
+        assert source.description.channel_labels == ("TP9", "AF7", "AF8", "TP10", "Right AUX")
+        assert _wait_for(lambda: source.buffer.written >= 3 * 256, 10)
+        samples, stamps, _, lost = source.buffer.read_since(0)
+        now = time.time()
+    counter = samples[:, 4]
+    assert lost == 0
+    np.testing.assert_array_equal(np.diff(counter), 1)  # nothing lost or reordered
+    assert source.status.clock == ("lsl" if lsl_time else "unix")
+    assert abs(stamps[-1] - now) < 1.0  # converted to Unix seconds either way
+    assert np.all(np.diff(stamps) > 0)
+    assert np.median(np.diff(stamps)) == pytest.approx(1 / 256, rel=0.05)
+
+
+def test_outlet_killed_and_restarted_records_a_gap_and_resumes() -> None:
+    source_id = unique_source_id()
+    source = EEGSource(resolve_timeout_s=10, gap_after_s=1.0)
+    with counter_outlet(source_id=source_id):
+        source.connect()
+        assert _wait_for(lambda: source.buffer.written >= 256, 10)
+    before = source.buffer.written
+    assert _wait_for(lambda: len(source.snapshot_status().gaps) == 1, 10)
+    assert not source.snapshot_status().connected
+    with counter_outlet(source_id=source_id):
+        assert _wait_for(lambda: source.buffer.written >= before + 256, 20)
+        status = source.snapshot_status()
+    source.close()
+    [gap] = status.gaps
+    assert gap.ended_at is not None and gap.ended_at > gap.started_at
+    assert status.reconnects == 1 and status.connected
+    # While the stream was up after the restart, the counter runs on without holes.
+    samples, _, _, _ = source.buffer.read_since(before)
+    np.testing.assert_array_equal(np.diff(samples[:, 4]), 1)
+
+
+def test_four_channel_stream_is_accepted() -> None:
+    with counter_outlet(n_channels=4), EEGSource(resolve_timeout_s=10) as source:
+        assert source.description.channel_count == 4
+        assert _wait_for(lambda: source.buffer.written >= 128, 10)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [({"n_channels": 8}, "has 8 channels"), ({"rate_hz": 128.0}, "runs at 128 Hz")],
+)
+def test_wrong_stream_is_refused_naming_what_was_found(kwargs, message: str) -> None:
+    with counter_outlet(**kwargs), pytest.raises(ClassifierError, match=message):
+        EEGSource(resolve_timeout_s=10).connect()
+
+
+def test_no_stream_says_what_to_start() -> None:
+    with pytest.raises(ClassifierError, match="muselsl stream"):
+        EEGSource(name="NoSuchStream", resolve_timeout_s=0.5).connect()
+
+
+def test_ring_buffer_wraps_and_counts_overrun() -> None:
+    buf = RingBuffer(capacity=10, n_channels=1)
+    buf.push(np.arange(7.0)[:, None], np.arange(7.0))
+    data, stamps, nxt, lost = buf.read_since(0)
+    assert data[:, 0].tolist() == list(range(7)) and nxt == 7 and lost == 0
+    buf.push(np.arange(7.0, 20.0)[:, None], np.arange(7.0, 20.0))  # more than fits
+    data, stamps, nxt, lost = buf.read_since(7)
+    assert data[:, 0].tolist() == list(range(10, 20)) and lost == 3 and nxt == 20
+    assert stamps.tolist() == list(range(10, 20))
+
+
+def test_clock_detection() -> None:
+    assert detect_clock(1_800_000_000.0, unix_now=1_800_000_000.5, lsl_now=5_000.0) == "unix"
+    assert detect_clock(5_000.2, unix_now=1_800_000_000.5, lsl_now=5_000.0) == "lsl"
