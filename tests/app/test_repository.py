@@ -4,35 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from app.aggregation import window_confidence
 from app.db import repository
-from app.db.models import Listen, ListeningSession, SelfRating, TrackTag, WindowPrediction
+from app.db.models import SelfRating, TrackTag
 from app.errors import NotFoundError
-
-
-def _listen_with_windows(db, track_id: int, probs: list[tuple[float, float]], rejected=()):
-    session = ListeningSession(started_at=1_700_000_000.0)
-    db.add(session)
-    db.flush()
-    listen = Listen(session_id=session.id, track_id=track_id, started_at=1_700_000_000.0)
-    db.add(listen)
-    db.flush()
-    for i, (pv, pa) in enumerate(probs):
-        db.add(
-            WindowPrediction(
-                session_id=session.id,
-                listen_id=listen.id,
-                start_time=1_700_000_000.0 + i,
-                end_time=1_700_000_004.0 + i,
-                p_valence=pv,
-                p_arousal=pa,
-                confidence=window_confidence(pv, pa),
-                rejected=i in rejected,
-                reject_reason="blink" if i in rejected else None,
-            )
-        )
-    db.flush()
-    return listen
+from tests.factories import add_listen_with_windows
 
 
 def test_upsert_track_is_idempotent_and_refreshes(store) -> None:
@@ -54,7 +29,7 @@ def test_upsert_track_is_idempotent_and_refreshes(store) -> None:
 def test_recompute_tag_from_windows_excludes_rejected(store) -> None:
     with store.session() as db:
         t = repository.upsert_track(db, spotify_id="track-happy")
-        _listen_with_windows(db, t.id, [(0.9, 0.8)] * 4 + [(0.0, 0.0)] * 2, rejected={4, 5})
+        add_listen_with_windows(db, t.id, [(0.9, 0.8)] * 4 + [(0.0, 0.0)] * 2, rejected={4, 5})
         result = repository.recompute_track_tag(db, t.id)
         assert result is not None and result.quadrant == "happy" and result.n_windows == 4
         first = db.get(TrackTag, t.id)
@@ -72,7 +47,7 @@ def test_recompute_tag_from_windows_excludes_rejected(store) -> None:
 def test_self_rating_outranks_eeg(store) -> None:
     with store.session() as db:
         t = repository.upsert_track(db, spotify_id="track-rated")
-        listen = _listen_with_windows(db, t.id, [(0.9, 0.9)] * 5)
+        listen = add_listen_with_windows(db, t.id, [(0.9, 0.9)] * 5)
         db.add(SelfRating(listen_id=listen.id, valence=1, arousal=2))
         db.flush()
         result = repository.recompute_track_tag(db, t.id)
@@ -82,7 +57,7 @@ def test_self_rating_outranks_eeg(store) -> None:
 def test_min_windows_per_listen_drops_short_listens(store) -> None:
     with store.session() as db:
         t = repository.upsert_track(db, spotify_id="short")
-        _listen_with_windows(db, t.id, [(0.9, 0.9)] * 3)
+        add_listen_with_windows(db, t.id, [(0.9, 0.9)] * 3)
         assert repository.recompute_track_tag(db, t.id, min_windows_per_listen=10) is None
         assert db.get(TrackTag, t.id) is None
 

@@ -1,0 +1,171 @@
+"""Pictures of the store: the mood map and per-track timelines of window predictions.
+
+matplotlib is imported lazily with the Agg backend, so this works with no screen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.db.models import Listen, Track, TrackTag, WindowPrediction
+
+QUADRANT_COLOURS = {"happy": "#f2b705", "calm": "#2a9d8f", "sad": "#3a5a98", "tense": "#d1495b"}
+
+
+@dataclass(frozen=True)
+class TrackPoint:
+    name: str
+    valence: float
+    arousal: float
+    quadrant: str
+    confidence: float
+
+
+@dataclass(frozen=True)
+class TrackTimeline:
+    name: str
+    quadrant: str | None
+    times_s: Sequence[float]  # window centre, seconds from the track's first window
+    p_valence: Sequence[float]
+    p_arousal: Sequence[float]
+    rejected_times_s: Sequence[float]
+
+
+def track_points(db: Session) -> list[TrackPoint]:
+    rows = db.execute(select(Track, TrackTag).join(TrackTag, TrackTag.track_id == Track.id)).all()
+    return [
+        TrackPoint(t.name or t.spotify_id, tag.valence, tag.arousal, tag.quadrant, tag.confidence)
+        for t, tag in rows
+    ]
+
+
+def track_timelines(db: Session, limit: int = 12) -> list[TrackTimeline]:
+    """Window predictions of up to `limit` tracks (most recently listened first)."""
+    tracks = db.execute(
+        select(Track, TrackTag.quadrant)
+        .join(Listen, Listen.track_id == Track.id)
+        .join(TrackTag, TrackTag.track_id == Track.id, isouter=True)
+        .group_by(Track.id)
+        .order_by(Listen.started_at.desc())
+        .limit(limit)
+    ).all()
+    out = []
+    for track, quadrant in tracks:
+        windows = db.execute(
+            select(WindowPrediction)
+            .join(Listen, Listen.id == WindowPrediction.listen_id)
+            .where(Listen.track_id == track.id)
+            .order_by(WindowPrediction.start_time)
+        ).scalars()
+        windows = list(windows)
+        if not windows:
+            continue
+        t0 = windows[0].start_time
+        ok = [w for w in windows if not w.rejected and w.p_valence is not None]
+        out.append(
+            TrackTimeline(
+                name=track.name or track.spotify_id,
+                quadrant=quadrant,
+                times_s=[(w.start_time + w.end_time) / 2 - t0 for w in ok],
+                p_valence=[w.p_valence for w in ok],
+                p_arousal=[w.p_arousal for w in ok],
+                rejected_times_s=[
+                    (w.start_time + w.end_time) / 2 - t0 for w in windows if w.rejected
+                ],
+            )
+        )
+    return out
+
+
+def _pyplot():  # type: ignore[no-untyped-def]
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def draw_mood_map(points: Sequence[TrackPoint], path: Path, *, title: str = "") -> Path:
+    """Tracks on the valence-arousal plane (probability of high), coloured by quadrant."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 7), dpi=110)
+    ax.axhline(0.5, color="#999", lw=0.8)
+    ax.axvline(0.5, color="#999", lw=0.8)
+    for name, (x, y) in {
+        "happy": (0.98, 0.98),
+        "calm": (0.98, 0.02),
+        "sad": (0.02, 0.02),
+        "tense": (0.02, 0.98),
+    }.items():
+        ax.text(
+            x,
+            y,
+            name,
+            color=QUADRANT_COLOURS[name],
+            fontsize=14,
+            weight="bold",
+            ha="right" if x > 0.5 else "left",
+            va="top" if y > 0.5 else "bottom",
+        )
+    for p in points:
+        ax.scatter(
+            p.valence,
+            p.arousal,
+            s=40 + 160 * p.confidence,
+            color=QUADRANT_COLOURS[p.quadrant],
+            alpha=0.8,
+            edgecolor="black",
+            lw=0.5,
+        )
+        ax.annotate(
+            p.name[:28],
+            (p.valence, p.arousal),
+            fontsize=7,
+            xytext=(4, 4),
+            textcoords="offset points",
+        )
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("valence: p(high)")
+    ax.set_ylabel("arousal: p(high)")
+    ax.set_title(title or f"Mood map: {len(points)} tagged tracks (marker size = confidence)")
+    return _save(fig, plt, path)
+
+
+def draw_timelines(timelines: Sequence[TrackTimeline], path: Path, *, title: str = "") -> Path:
+    """One row per track: p(valence high) and p(arousal high) per window over time."""
+    plt = _pyplot()
+    rows = max(1, len(timelines))
+    fig, axes = plt.subplots(rows, 1, figsize=(9, 1.9 * rows + 0.6), dpi=110, squeeze=False)
+    for ax, tl in zip(axes[:, 0], timelines, strict=False):
+        ax.plot(tl.times_s, tl.p_valence, color="#e07a1f", lw=1.4, label="valence")
+        ax.plot(tl.times_s, tl.p_arousal, color="#6a4c93", lw=1.4, label="arousal")
+        for t in tl.rejected_times_s:
+            ax.axvline(t, color="#bbb", lw=0.6, zorder=0)
+        ax.axhline(0.5, color="#999", lw=0.6, ls="--")
+        ax.set_ylim(0, 1)
+        colour = QUADRANT_COLOURS.get(tl.quadrant or "", "black")
+        ax.set_title(
+            f"{tl.name[:60]} → {tl.quadrant or 'untagged'}", fontsize=9, color=colour, loc="left"
+        )
+        ax.set_ylabel("p(high)", fontsize=8)
+    if not timelines:
+        axes[0, 0].text(0.5, 0.5, "no windows stored yet", ha="center", va="center")
+    axes[0, 0].legend(loc="upper right", fontsize=7)
+    axes[-1, 0].set_xlabel("seconds into the track (grey lines: rejected windows)")
+    fig.suptitle(title or "Window predictions per track")
+    return _save(fig, plt, path)
+
+
+def _save(fig, plt, path: Path) -> Path:  # type: ignore[no-untyped-def]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path

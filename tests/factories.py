@@ -1,0 +1,43 @@
+"""Rows for tests, written through the real models into a real store."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+
+from app.aggregation import window_confidence
+from app.db.models import Listen, ListeningSession, WindowPrediction
+
+T0 = 1_800_000_000.0
+
+
+def add_listen_with_windows(
+    db,
+    track_id: int,
+    probs: Sequence[tuple[float, float]],
+    rejected: Collection[int] = (),
+    *,
+    started_at: float = T0,
+) -> Listen:
+    """One session with one listen of `track_id` holding one window per (p_valence, p_arousal)."""
+    session = ListeningSession(started_at=started_at)
+    db.add(session)
+    db.flush()
+    listen = Listen(session_id=session.id, track_id=track_id, started_at=started_at)
+    db.add(listen)
+    db.flush()
+    for i, (pv, pa) in enumerate(probs):
+        db.add(
+            WindowPrediction(
+                session_id=session.id,
+                listen_id=listen.id,
+                start_time=started_at + i,
+                end_time=started_at + 4 + i,
+                p_valence=pv,
+                p_arousal=pa,
+                confidence=window_confidence(pv, pa),
+                rejected=i in rejected,
+                reject_reason="blink on AF7" if i in rejected else None,
+            )
+        )
+    db.flush()
+    return listen
