@@ -1,0 +1,295 @@
+"""`emotune model`: train, evaluate, add, list and choose the EEG emotion model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from app.cli.common import console, err_console, print_json, settings
+
+app = typer.Typer(
+    help="Train, evaluate and choose the EEG emotion model (TSCeption).\n\n"
+    "Example: emotune model list",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+DreamerOpt = Annotated[
+    Path | None, typer.Option("--dreamer", help="DREAMER.mat (or a file of its layout).")
+]
+RecordingsOpt = Annotated[
+    Path | None, typer.Option("--recordings", help="Folder of muselsl CSV recordings.")
+]
+LabelsOpt = Annotated[
+    Path | None,
+    typer.Option("--labels", help="CSV with columns file,subject,valence,arousal (ratings 1-5)."),
+]
+RateOpt = Annotated[float, typer.Option("--rate", help="Sampling rate of the recordings, Hz.")]
+StrideOpt = Annotated[
+    float | None,
+    typer.Option("--stride", help="Seconds between window starts (default 1; DREAMER 2)."),
+]
+LineOpt = Annotated[
+    float | None, typer.Option("--line-noise", help="Mains frequency to notch, Hz (50 or 60).")
+]
+EpochsOpt = Annotated[int, typer.Option("--epochs", min=1, help="Most epochs (early stopping).")]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed.")]
+AccelOpt = Annotated[
+    str, typer.Option("--accelerator", help="Lightning accelerator: cpu, gpu, auto, ...")
+]
+DevicesOpt = Annotated[str, typer.Option("--devices", help="Lightning devices: 1, 2, auto, ...")]
+ThreadsOpt = Annotated[int, typer.Option("--threads", min=1, help="torch CPU threads.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+
+
+def _source(
+    dreamer: Path | None,
+    recordings: Path | None,
+    labels: Path | None,
+    rate: float,
+    stride: float | None,
+    line_noise: float | None,
+) -> Any:
+    from app.jobs.training import DataSource
+
+    source = DataSource(
+        dreamer=dreamer,
+        recordings=recordings,
+        labels=labels,
+        rate_hz=rate,
+        stride_s=stride,
+        line_noise_hz=line_noise if line_noise is not None else settings().line_noise_hz,
+    )
+    source.validate()
+    return source
+
+
+def _devices(text: str) -> int | str:
+    return int(text) if text.isdigit() else text
+
+
+def train(
+    dreamer: DreamerOpt = None,
+    recordings: RecordingsOpt = None,
+    labels: LabelsOpt = None,
+    name: Annotated[str | None, typer.Option("--name", help="Model name.")] = None,
+    epochs: EpochsOpt = 30,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 64,
+    lr: Annotated[float, typer.Option("--lr", help="Adam learning rate.")] = 1e-3,
+    patience: Annotated[int, typer.Option("--patience", min=1, help="Early-stopping epochs.")] = 5,
+    seed: SeedOpt = 0,
+    accelerator: AccelOpt = "cpu",
+    devices: DevicesOpt = "1",
+    threads: ThreadsOpt = 1,
+    rate: RateOpt = 256.0,
+    stride: StrideOpt = None,
+    line_noise: LineOpt = None,
+    use: Annotated[
+        bool | None,
+        typer.Option("--use/--no-use", help="Make it the active model (default: if none is)."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Train TSCeption on DREAMER or on your own muselsl recordings, save and register it.
+
+    Example: emotune model train --recordings ~/muse --labels ~/muse/labels.csv
+    """
+    from app.jobs import training as jobs
+    from classifier.training import TrainConfig
+
+    source = _source(dreamer, recordings, labels, rate, stride, line_noise)
+    config = TrainConfig(
+        max_epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        patience=patience,
+        seed=seed,
+        accelerator=accelerator,
+        devices=_devices(devices),
+        threads=threads,
+        progress=not as_json,
+    )
+    out = err_console if as_json else console
+    out.print(f"reading {dreamer or recordings} ...")
+    result = jobs.train(settings(), source, config, name=name, use=use)
+    if as_json:
+        print_json(result)
+        return
+    for note in result["notes"]:
+        console.print(f"note: {note}")
+    state = "active" if result["active"] else "not active (`emotune model use ID`)"
+    synthetic = " [SYNTHETIC data]" if result["synthetic"] else ""
+    console.print(
+        f"model {result['id']} {result['name']}{synthetic}: {result['n_train']} training / "
+        f"{result['n_val']} validation windows, {result['epochs']} epochs, "
+        f"best validation loss {result['best_val_loss'] or float('nan'):.3f}; {state}\n"
+        f"saved to {result['path']}"
+    )
+
+
+def evaluate(
+    protocol: Annotated[
+        str, typer.Option("--protocol", help="loso | trials | groupby-trial (torcheeg's).")
+    ] = "loso",
+    dreamer: DreamerOpt = None,
+    recordings: RecordingsOpt = None,
+    labels: LabelsOpt = None,
+    folds: Annotated[int, typer.Option("--folds", min=2, help="k for trials/groupby-trial.")] = 5,
+    epochs: EpochsOpt = 30,
+    seed: SeedOpt = 0,
+    accelerator: AccelOpt = "cpu",
+    devices: DevicesOpt = "1",
+    threads: ThreadsOpt = 1,
+    rate: RateOpt = 256.0,
+    stride: StrideOpt = None,
+    line_noise: LineOpt = None,
+    plot: Annotated[
+        Path | None, typer.Option("--plot", help="Where to write the confusion-matrix PNG.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Cross-validate TSCeption: per dimension and fold accuracy beside the majority-class rate.
+
+    Example: emotune model evaluate --recordings ~/muse --labels ~/muse/l.csv --protocol loso
+    """
+    from app.jobs import training as jobs
+    from classifier.evaluation import PROTOCOLS
+    from classifier.training import TrainConfig
+
+    if protocol not in PROTOCOLS:
+        from app.errors import ConfigError
+
+        raise ConfigError(f"unknown protocol {protocol!r}; choose one of {', '.join(PROTOCOLS)}")
+    source = _source(dreamer, recordings, labels, rate, stride, line_noise)
+    config = TrainConfig(
+        max_epochs=epochs,
+        seed=seed,
+        accelerator=accelerator,
+        devices=_devices(devices),
+        threads=threads,
+        progress=False,
+    )
+    from rich.progress import Progress
+
+    with Progress(console=err_console, transient=True, disable=as_json) as bar:
+        task = bar.add_task(f"{protocol} folds", total=None)
+
+        def on_fold(i: int, n: int) -> None:
+            bar.update(task, total=n, completed=i, description=f"{protocol}: fold {i + 1}/{n}")
+
+        report = jobs.evaluate(
+            settings(), source, config, protocol=protocol, folds=folds, plot_path=plot,
+            on_fold=on_fold,
+        )  # fmt: skip
+    if as_json:
+        print_json(report)
+        return
+    _print_report(report)
+
+
+def _print_report(report: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    synthetic = " (SYNTHETIC data)" if report.get("synthetic") else ""
+    console.print(f"protocol {report['protocol']}{synthetic}: {report['note']}")
+    console.print(
+        f"{report['n_windows']} windows, {report['rejected_share']:.1%} rejected by the quality "
+        "check (neither trained nor tested)"
+    )
+    for dim in ("valence", "arousal"):
+        if dim not in report:
+            continue
+        r = report[dim]
+        table = Table("fold", "held out", "n", "accuracy", "balanced", "macro-F1", "majority")
+        for f in r["folds"]:
+            held = ", ".join(f["held_out"])
+            figures = (f[k] for k in ("accuracy", "balanced_accuracy", "macro_f1", "majority_rate"))
+            table.add_row(str(f["fold"]), held[:40], str(f["n"]), *(f"{x:.3f}" for x in figures))
+        table.add_row(
+            "all", "", str(r["n"]), f"{r['accuracy']:.3f}", f"{r['balanced_accuracy']:.3f}",
+            f"{r['macro_f1']:.3f}", f"{r['majority_rate']:.3f}",
+        )  # fmt: skip
+        console.print(f"{dim}: worst fold accuracy {r['worst_fold_accuracy']:.3f}")
+        console.print(table)
+    if "confusion_png" in report:
+        console.print(f"confusion matrices: {report['confusion_png']}")
+
+
+def add(
+    path: Annotated[
+        Path | None, typer.Argument(help="A checkpoint file written by emotune.")
+    ] = None,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Register the bundled SYNTHETIC demo model.")
+    ] = False,
+    use: Annotated[bool | None, typer.Option("--use/--no-use", help="Make it active.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Register an existing checkpoint file (or the bundled synthetic demo model).
+
+    Example: emotune model add --demo --use
+    """
+    from app.errors import ConfigError
+    from app.jobs import training as jobs
+    from classifier.model import DEMO_CHECKPOINT
+
+    if (path is None) == (not demo):
+        raise ConfigError("give a checkpoint PATH or --demo")
+    result = jobs.add(settings(), DEMO_CHECKPOINT if demo else Path(path or ""), use=use)
+    if as_json:
+        print_json(result)
+        return
+    state = "active" if result["active"] else "not active"
+    console.print(f"model {result['id']} {result['name']} registered ({state})")
+
+
+def list_(as_json: JsonOpt = False) -> None:
+    """List the registered EEG models; the active one is marked.
+
+    Example: emotune model list --json
+    """
+    from rich.table import Table
+
+    from app.jobs import training as jobs
+
+    rows = jobs.list_models(settings())
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        console.print(
+            "no EEG models yet: `emotune model train ...` or `emotune model add --demo --use`"
+        )
+        return
+    table = Table("id", "active", "name", "trained on", "path")
+    for r in rows:
+        table.add_row(
+            str(r["id"]), "*" if r["active"] else "", r["name"], r["description"][:60], r["path"]
+        )
+    console.print(table)
+
+
+def use(
+    model_id: Annotated[int, typer.Argument(help="Model id from `emotune model list`.")],
+) -> None:
+    """Make a registered EEG model the active one (the listener uses it).
+
+    Example: emotune model use 2
+    """
+    from app.jobs import training as jobs
+
+    result = jobs.use_model(settings(), model_id)
+    console.print(f"model {result['id']} {result['name']} is now active")
+
+
+app.command("train")(train)
+app.command("evaluate")(evaluate)
+app.command("add")(add)
+app.command("list")(list_)
+app.command("use")(use)
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="model")

@@ -1,0 +1,231 @@
+"""EEG model jobs: train, evaluate, add, list, use. Reads top to bottom:
+
+data (DREAMER.mat or muselsl CSVs + labels) -> windows -> TSCeption (Lightning) -> checkpoint
+file in the models folder -> row in the models registry (kind "eeg").
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from app.config import Settings
+from app.errors import ConfigError
+
+EEG_KIND = "eeg"
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """Where training/evaluation windows come from: a DREAMER .mat or recordings + labels."""
+
+    dreamer: Path | None = None
+    recordings: Path | None = None
+    labels: Path | None = None
+    rate_hz: float = 256.0
+    stride_s: float | None = None  # None: 2 s for DREAMER (large), 1 s for recordings
+    line_noise_hz: float = 50.0
+
+    def validate(self) -> None:
+        if (self.dreamer is None) == (self.recordings is None):
+            raise ConfigError(
+                "give either --dreamer DREAMER.mat or --recordings DIR --labels LABELS.csv"
+            )
+        if self.recordings is not None and self.labels is None:
+            raise ConfigError(
+                "--recordings needs --labels LABELS.csv (file,subject,valence,arousal)"
+            )
+
+    def load(self, on_file: Callable[[str], None] | None = None) -> Any:
+        """The WindowSet (classifier.datasets) of this source."""
+        from classifier.datasets import load_dreamer, load_recordings
+
+        self.validate()
+        if self.dreamer is not None:
+            return load_dreamer(
+                self.dreamer, stride_s=self.stride_s or 2.0, line_noise_hz=self.line_noise_hz
+            )
+        assert self.recordings is not None and self.labels is not None
+        return load_recordings(
+            self.recordings,
+            self.labels,
+            rate_hz=self.rate_hz,
+            stride_s=self.stride_s or 1.0,
+            line_noise_hz=self.line_noise_hz,
+            progress=on_file,
+        )
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "model"
+
+
+def train(
+    cfg: Settings,
+    source: DataSource,
+    train_config: Any,
+    *,
+    name: str | None = None,
+    use: bool | None = None,
+    on_file: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Train on `source`, save the checkpoint, register it; returns a summary dict.
+
+    use=None activates the new model only when no EEG model is active yet.
+    """
+    from app.db import repository
+    from app.db.engine import open_store
+    from classifier.model import save_checkpoint
+    from classifier.training import checkpoint_from, fit
+
+    ws = source.load(on_file)
+    origin = source.dreamer.stem if source.dreamer else (source.recordings or Path("x")).name
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    tag = "synthetic-" if ws.synthetic and "synthetic" not in origin.lower() else ""
+    model_name = name or f"tsception-{tag}{_slug(origin)}-{stamp}"
+    started = time.perf_counter()
+    trained = fit(ws, train_config, where=str(source.dreamer or source.labels))
+    seconds = time.perf_counter() - started
+    trained_on = {
+        "description": ws.description,
+        "synthetic": bool(ws.synthetic),
+        "source": "dreamer" if source.dreamer else "recordings",
+        "n_windows": len(ws),
+        "rejected_share": round(float(ws.rejected.mean()), 4) if len(ws) else 0.0,
+        "subjects": sorted(set(ws.subject.tolist())),
+        "seed": train_config.seed,
+        "train_seconds": round(seconds, 1),
+    }
+    metrics = {"best_val_loss": trained.best_val_loss, "epochs": trained.epochs_run}
+    ckpt = checkpoint_from(trained, model_name=model_name, trained_on=trained_on, metrics=metrics)
+    path = save_checkpoint(ckpt, cfg.models_dir / f"{_slug(model_name)}.pt")
+    store = open_store(cfg.database_url)
+    try:
+        with store.session() as db:
+            activate = use if use is not None else repository.active_model(db, EEG_KIND) is None
+            row = repository.register_model(
+                db,
+                name=model_name,
+                kind=EEG_KIND,
+                path=str(path),
+                description=ws.description,
+                metrics=metrics,
+                activate=activate,
+            )
+            model_id, active = row.id, row.active
+    finally:
+        store.close()
+    return {
+        "id": model_id,
+        "name": model_name,
+        "path": str(path),
+        "active": bool(active),
+        "synthetic": bool(ws.synthetic),
+        "n_windows": len(ws),
+        "n_train": trained.n_train,
+        "n_val": trained.n_val,
+        "epochs": trained.epochs_run,
+        "best_val_loss": trained.best_val_loss,
+        "dimensions": trained.dimensions,
+        "notes": ws.notes,
+        "seconds": round(seconds, 1),
+    }
+
+
+def evaluate(
+    cfg: Settings,
+    source: DataSource,
+    train_config: Any,
+    *,
+    protocol: str,
+    folds: int = 5,
+    plot_path: Path | None = None,
+    on_fold: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Cross-validate TSCeption on `source` under `protocol`; the report dict (see evaluation)."""
+    from classifier.evaluation import evaluate as run_evaluation
+
+    ws = source.load()
+    if plot_path is None:
+        plot_path = (
+            cfg.data_dir
+            / "evaluations"
+            / f"confusion-{protocol}-{time.strftime('%Y%m%d-%H%M%S')}.png"
+        )
+    return run_evaluation(ws, protocol, train_config, k=folds, plot_path=plot_path, on_fold=on_fold)
+
+
+def add(cfg: Settings, path: Path, *, use: bool | None = None) -> dict[str, Any]:
+    """Register an existing checkpoint file (after checking it loads) in the models registry."""
+    from app.db import repository
+    from app.db.engine import open_store
+    from classifier.model import load_checkpoint
+
+    ckpt = load_checkpoint(path)
+    store = open_store(cfg.database_url)
+    try:
+        with store.session() as db:
+            activate = use if use is not None else repository.active_model(db, EEG_KIND) is None
+            row = repository.register_model(
+                db,
+                name=ckpt["model_name"],
+                kind=EEG_KIND,
+                path=str(Path(path).resolve()),
+                description=str(ckpt["trained_on"].get("description", "")),
+                metrics=dict(ckpt["metrics"]),
+                activate=activate,
+            )
+            return {"id": row.id, "name": row.name, "path": row.path, "active": bool(row.active)}
+    finally:
+        store.close()
+
+
+def list_models(cfg: Settings) -> list[dict[str, Any]]:
+    from app.db import repository
+    from app.db.engine import open_store
+
+    store = open_store(cfg.database_url)
+    try:
+        with store.session() as db:
+            return [
+                {
+                    "id": m.id,
+                    "name": m.name,
+                    "kind": m.kind,
+                    "active": bool(m.active),
+                    "path": m.path,
+                    "description": m.description,
+                    "created_at": m.created_at.isoformat() if m.created_at else None,
+                    "metrics": m.metrics,
+                }
+                for m in repository.list_models(db, kind=EEG_KIND)
+            ]
+    finally:
+        store.close()
+
+
+def use_model(cfg: Settings, model_id: int) -> dict[str, Any]:
+    """Make `model_id` the active EEG model (after checking its file still loads)."""
+    from app.db import repository
+    from app.db.engine import open_store
+    from app.errors import NotFoundError
+    from classifier.model import load_checkpoint
+
+    store = open_store(cfg.database_url)
+    try:
+        with store.session() as db:
+            models = {m.id: m for m in repository.list_models(db)}
+            model = models.get(model_id)
+            if model is None or model.kind != EEG_KIND:
+                raise NotFoundError(
+                    f"no EEG model with id {model_id}; `emotune model list` shows the ids"
+                )
+            load_checkpoint(model.path)
+            repository.set_active_model(db, model_id)
+            return {"id": model.id, "name": model.name, "path": model.path, "active": True}
+    finally:
+        store.close()

@@ -1,0 +1,398 @@
+"""Training data in memory: muselsl CSV recordings + a labels CSV, or DREAMER.mat.
+
+Both become a `WindowSet`: filtered 4 s windows in TSCeption's Muse order with their
+ratings and where each came from (subject, trial). I/O lives here; windowing is the pure
+signal path in `classifier.signal`.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from classifier.errors import ClassifierError
+from classifier.signal import (
+    MODEL_RATE_HZ,
+    MUSE_MODEL_CHANNELS,
+    MUSE_RATE_HZ,
+    WINDOW_S,
+    bandpass_notch,
+    cut_windows,
+    recording_windows,
+    window_starts,
+)
+
+LABEL_COLUMNS = ("file", "subject", "valence", "arousal")
+MUSE_EEG_COLUMNS = ("TP9", "AF7", "AF8", "TP10")
+# DREAMER's Emotiv electrode nearest to each Muse electrode, in TSCeption's Muse order.
+DREAMER_FOR_MUSE = {"TP9": "T7", "AF7": "AF3", "TP10": "T8", "AF8": "AF4"}
+
+
+@dataclass
+class WindowSet:
+    """Windows with labels and provenance.
+
+    data: [N, 4, 512] float32 µV (band-passed, MUSE_MODEL_CHANNELS order, 128 Hz);
+    valence/arousal: [N] ratings 1-5 (NaN where the file had none); subject/trial: [N]
+    str group names; position: [N] index of the window within its trial (time order);
+    rejected: [N] bool (quality check failed; kept so shares can be reported).
+    """
+
+    data: np.ndarray
+    valence: np.ndarray
+    arousal: np.ndarray
+    subject: np.ndarray
+    trial: np.ndarray
+    position: np.ndarray
+    rejected: np.ndarray
+    description: str = ""
+    synthetic: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def subset(self, index: np.ndarray) -> WindowSet:
+        return WindowSet(
+            self.data[index],
+            self.valence[index],
+            self.arousal[index],
+            self.subject[index],
+            self.trial[index],
+            self.position[index],
+            self.rejected[index],
+            self.description,
+            self.synthetic,
+            list(self.notes),
+        )
+
+    def labels(self, dimension: str) -> np.ndarray:
+        """[N] float: 1.0 high (> 3), 0.0 low, NaN unrated."""
+        ratings = self.valence if dimension == "valence" else self.arousal
+        return np.where(np.isnan(ratings), np.nan, (ratings > 3.0).astype(np.float64))
+
+
+def concat(sets: Sequence[WindowSet], description: str = "") -> WindowSet:
+    if not sets:
+        raise ClassifierError("no windows to train on")
+    return WindowSet(
+        data=np.concatenate([s.data for s in sets]),
+        valence=np.concatenate([s.valence for s in sets]),
+        arousal=np.concatenate([s.arousal for s in sets]),
+        subject=np.concatenate([s.subject for s in sets]),
+        trial=np.concatenate([s.trial for s in sets]),
+        position=np.concatenate([s.position for s in sets]),
+        rejected=np.concatenate([s.rejected for s in sets]),
+        description=description or "; ".join(s.description for s in sets),
+        synthetic=all(s.synthetic for s in sets),
+        notes=[n for s in sets for n in s.notes],
+    )
+
+
+# --- muselsl recordings ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LabelRow:
+    file: str
+    subject: str
+    valence: float | None
+    arousal: float | None
+    line: int
+
+
+def _rating(text: str, column: str, where: str) -> float | None:
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise ClassifierError(
+            f"{where}: {column} {text!r} is not a number; use 1-5 or leave it blank"
+        ) from None
+    if not (1.0 <= value <= 5.0) or math.isnan(value):
+        raise ClassifierError(f"{where}: {column} {text} is outside 1-5; rate 1 (low) to 5 (high)")
+    return value
+
+
+def read_labels(labels_path: str | Path, recordings_dir: str | Path) -> list[LabelRow]:
+    """Parse LABELS.csv (file,subject,valence,arousal); every named file must exist in DIR."""
+    labels_path, recordings_dir = Path(labels_path), Path(recordings_dir)
+    if not labels_path.is_file():
+        raise ClassifierError(f"labels file {labels_path} does not exist")
+    if not recordings_dir.is_dir():
+        raise ClassifierError(f"recordings folder {recordings_dir} does not exist")
+    with labels_path.open(newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh)
+        header = [h.strip() for h in (reader.fieldnames or [])]
+        missing = [c for c in LABEL_COLUMNS if c not in header]
+        if missing:
+            raise ClassifierError(
+                f"{labels_path}: missing column(s) {', '.join(missing)}; "
+                f"the header must be {','.join(LABEL_COLUMNS)}"
+            )
+        rows = []
+        for i, raw in enumerate(reader, start=2):
+            row = {(k or "").strip(): (v or "") for k, v in raw.items()}
+            where = f"{labels_path} line {i}"
+            name = row["file"].strip()
+            if not name:
+                raise ClassifierError(f"{where}: the file column is empty")
+            if not (recordings_dir / name).is_file():
+                raise ClassifierError(f"{where}: file {name!r} is not in {recordings_dir}")
+            rows.append(
+                LabelRow(
+                    file=name,
+                    subject=row["subject"].strip() or "unknown",
+                    valence=_rating(row["valence"], "valence", where),
+                    arousal=_rating(row["arousal"], "arousal", where),
+                    line=i,
+                )
+            )
+    if not rows:
+        raise ClassifierError(f"{labels_path} lists no recordings; add one line per CSV file")
+    return rows
+
+
+def read_muselsl_csv(
+    path: str | Path, *, rate_hz: float = MUSE_RATE_HZ
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Read a `muselsl record` CSV: (samples [n, C] µV, timestamps [n] s, channel labels).
+
+    A missing Right AUX column is fine; the four EEG columns and timestamps are required.
+    NaN/inf values and a sampling rate that disagrees with rate_hz are refused.
+    """
+    import pandas as pd
+
+    path = Path(path)
+    try:
+        frame = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise ClassifierError(
+            f"{path}: not a readable CSV ({str(exc).splitlines()[0][:100]})"
+        ) from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    missing = [c for c in ("timestamps", *MUSE_EEG_COLUMNS) if c not in frame.columns]
+    if missing:
+        raise ClassifierError(
+            f"{path}: missing column(s) {', '.join(missing)}; a muselsl recording has "
+            "timestamps,TP9,AF7,AF8,TP10,Right AUX"
+        )
+    labels = list(MUSE_EEG_COLUMNS)
+    try:
+        values = frame[["timestamps", *labels]].to_numpy(dtype=np.float64)
+    except (ValueError, TypeError):
+        raise ClassifierError(f"{path}: non-numeric values in timestamps or EEG columns") from None
+    bad = ~np.isfinite(values)
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        column = ["timestamps", *labels][col]
+        raise ClassifierError(
+            f"{path}: {int(bad.sum())} NaN/inf value(s), first in column {column} at data row "
+            f"{row + 1}; drop or repair those rows"
+        )
+    timestamps, samples = values[:, 0], values[:, 1:].astype(np.float32)
+    if len(timestamps) > 16:
+        step = np.diff(timestamps)
+        typical = float(np.median(step[step > 0])) if (step > 0).any() else 0.0
+        measured = 1.0 / typical if typical > 0 else float("nan")
+        if not (abs(measured - rate_hz) <= 0.05 * rate_hz):
+            raise ClassifierError(
+                f"{path}: timestamps say {measured:.1f} Hz but {rate_hz:g} Hz was expected; "
+                "record with muselsl at the headset's rate or pass the right --rate"
+            )
+    return samples, timestamps, labels
+
+
+def load_recordings(
+    recordings_dir: str | Path,
+    labels_path: str | Path,
+    *,
+    rate_hz: float = MUSE_RATE_HZ,
+    stride_s: float = 1.0,
+    line_noise_hz: float = 50.0,
+    progress: Any = None,
+) -> WindowSet:
+    """Windows of every labelled muselsl CSV (see read_labels / read_muselsl_csv).
+
+    Files too short for one 4 s window are skipped with a note; gaps split recordings.
+    """
+    rows = read_labels(labels_path, recordings_dir)
+    sets, notes = [], []
+    for row in rows:
+        samples, timestamps, labels = read_muselsl_csv(
+            Path(recordings_dir) / row.file, rate_hz=rate_hz
+        )
+        w = recording_windows(
+            samples, timestamps, labels, rate_hz, stride_s=stride_s, line_noise_hz=line_noise_hz
+        )
+        if progress is not None:
+            progress(row.file)
+        if len(w) == 0:
+            notes.append(f"{row.file}: shorter than one {WINDOW_S:g} s window, skipped")
+            continue
+        n = len(w)
+        nan = float("nan")
+        sets.append(
+            WindowSet(
+                data=w.data,
+                valence=np.full(n, row.valence if row.valence is not None else nan),
+                arousal=np.full(n, row.arousal if row.arousal is not None else nan),
+                subject=np.full(n, row.subject, dtype=object),
+                trial=np.full(n, f"{row.subject}/{row.file}", dtype=object),
+                position=np.arange(n),
+                rejected=np.array([r is not None for r in w.reasons]),
+                notes=[],
+            )
+        )
+    synthetic = "synthetic" in Path(recordings_dir).name.lower() or all(
+        "synthetic" in r.file.lower() for r in rows
+    )
+    out = concat(
+        sets, description=f"muselsl recordings in {Path(recordings_dir).name} ({len(rows)} files)"
+    )
+    out.synthetic = synthetic
+    out.notes = notes
+    return out
+
+
+# --- DREAMER -----------------------------------------------------------------------------
+
+
+def check_dreamer_layout(mat_path: str | Path) -> tuple[int, int, bool]:
+    """Open a DREAMER-layout .mat and check its structure: (subjects, trials, synthetic).
+
+    `synthetic` is True for files written by `classifier.synthetic` (they carry a note).
+
+    Raises ClassifierError naming the first thing that differs from
+    DREAMER.Data{s}.EEG.stimuli{t} ([n, 14] at 128 Hz) with .ScoreValence/.ScoreArousal.
+    """
+    import scipy.io as sio
+
+    mat_path = Path(mat_path)
+    if not mat_path.is_file():
+        raise ClassifierError(f"DREAMER file {mat_path} does not exist")
+    try:
+        mat = sio.loadmat(str(mat_path), verify_compressed_data_integrity=False)
+    except Exception as exc:  # scipy raises several unrelated types for a non-.mat file
+        raise ClassifierError(
+            f"{mat_path}: not a readable MATLAB file ({type(exc).__name__})"
+        ) from None
+    where = "DREAMER"
+    try:
+        top = mat["DREAMER"][0, 0]
+        where = "DREAMER.Data"
+        data = top["Data"]
+        n_subjects = data.shape[1]
+        where = "DREAMER.Data{1}.EEG.stimuli"
+        stimuli = data[0, 0]["EEG"][0, 0]["stimuli"][0, 0]
+        n_trials = len(stimuli)
+        for s in range(n_subjects):
+            subject = data[0, s]
+            where = f"DREAMER.Data{{{s + 1}}}.EEG.stimuli"
+            stim = subject["EEG"][0, 0]["stimuli"][0, 0]
+            base = subject["EEG"][0, 0]["baseline"][0, 0]
+            for t in range(n_trials):
+                where = f"DREAMER.Data{{{s + 1}}}.EEG.stimuli{{{t + 1}}}"
+                trial = np.asarray(stim[t, 0])
+                if trial.ndim != 2 or trial.shape[1] < 14:
+                    raise ClassifierError(
+                        f"{mat_path}: {where} has shape {trial.shape}, expected [samples, 14] "
+                        "(Emotiv channels in DREAMER order)"
+                    )
+                where = f"DREAMER.Data{{{s + 1}}}.EEG.baseline{{{t + 1}}}"
+                if np.asarray(base[t, 0]).shape[0] < MODEL_RATE_HZ:
+                    raise ClassifierError(f"{mat_path}: {where} is shorter than 1 s")
+            for score in ("ScoreValence", "ScoreArousal"):
+                where = f"DREAMER.Data{{{s + 1}}}.{score}"
+                values = np.asarray(subject[score][0, 0], dtype=np.float64).ravel()
+                if len(values) != n_trials or not np.all((values >= 1) & (values <= 5)):
+                    raise ClassifierError(
+                        f"{mat_path}: {where} must hold {n_trials} ratings in 1-5"
+                    )
+    except ClassifierError:
+        raise
+    except (KeyError, IndexError, ValueError, TypeError):
+        raise ClassifierError(
+            f"{mat_path}: not DREAMER's layout (cannot read {where}); expected "
+            "DREAMER.Data{s}.EEG.stimuli{t} and .ScoreValence/.ScoreArousal"
+        ) from None
+    names = top.dtype.names or ()
+    synthetic = "Note" in names and "SYNTHETIC" in str(top["Note"])
+    return n_subjects, n_trials, synthetic
+
+
+def load_dreamer(
+    mat_path: str | Path,
+    *,
+    stride_s: float = 2.0,
+    line_noise_hz: float = 50.0,
+    cache_dir: str | Path | None = None,
+) -> WindowSet:
+    """DREAMER (or a file of its layout) read through torcheeg's `DREAMERDataset`.
+
+    torcheeg yields each whole trial ([14, n] at 128 Hz; chunk_size=-1), kept in memory
+    (io_mode="memory") rather than cached window by window on disk. The Emotiv montage is
+    mapped to Muse's (AF3->AF7, AF4->AF8, T7->TP9, T8->TP10), then band-passed and cut into
+    4 s windows every stride_s.
+    """
+    from classifier.model import import_torcheeg
+
+    n_subjects, n_trials, synthetic = check_dreamer_layout(mat_path)
+    datasets = import_torcheeg("torcheeg.datasets")
+    constants = import_torcheeg("torcheeg.datasets.constants")
+    index = [
+        constants.DREAMER_CHANNEL_LIST.index(DREAMER_FOR_MUSE[ch]) for ch in MUSE_MODEL_CHANNELS
+    ]
+    with tempfile.TemporaryDirectory(prefix="emotune-dreamer-", dir=cache_dir) as tmp:
+        dataset = datasets.DREAMERDataset(
+            mat_path=str(mat_path),
+            chunk_size=-1,
+            num_baseline=1,
+            baseline_chunk_size=MODEL_RATE_HZ,
+            io_path=str(Path(tmp) / "io"),
+            io_mode="memory",
+            num_worker=0,
+            verbose=False,
+        )
+        info = dataset.info
+        sets = []
+        win = int(WINDOW_S * MODEL_RATE_HZ)
+        stride = max(1, int(round(stride_s * MODEL_RATE_HZ)))
+        for i in range(len(dataset)):
+            eeg, label_info = dataset[i][0], info.iloc[i]
+            trial = np.asarray(eeg, dtype=np.float32)[index].T  # [n, 4] µV
+            filt = bandpass_notch(trial, MODEL_RATE_HZ, line_noise_hz=line_noise_hz)
+            starts = window_starts(len(filt), win, stride)
+            if len(starts) == 0:
+                continue
+            n = len(starts)
+            subject = f"S{int(label_info['subject_id']) + 1:02d}"
+            sets.append(
+                WindowSet(
+                    data=cut_windows(filt, starts, win),
+                    valence=np.full(n, float(label_info["valence"])),
+                    arousal=np.full(n, float(label_info["arousal"])),
+                    subject=np.full(n, subject, dtype=object),
+                    trial=np.full(
+                        n, f"{subject}/T{int(label_info['trial_id']) + 1:02d}", dtype=object
+                    ),
+                    position=np.arange(n),
+                    rejected=np.zeros(n, dtype=bool),
+                )
+            )
+    out = concat(
+        sets,
+        description=f"{'SYNTHETIC ' if synthetic else ''}DREAMER-layout file {Path(mat_path).name}"
+        f" ({n_subjects} subjects x {n_trials} trials, Emotiv mapped to Muse)",
+    )
+    out.synthetic = synthetic
+    return out

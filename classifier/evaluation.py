@@ -1,0 +1,217 @@
+"""Honest evaluation: who was held out, and the majority-class rate of the same split.
+
+Protocols (each window is tested exactly once):
+- loso: leave one subject out - what a new wearer can expect;
+- trials: k-fold over whole trials/files (grouped, so no trial is on both sides);
+- groupby-trial: torcheeg's KFoldGroupbyTrial (k-fold *within* every trial: the start of a
+  trial trains, its end tests). It mixes every trial and subject into train and test, so its
+  figures are optimistic; it is here only for comparison with published numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from classifier.datasets import WindowSet
+from classifier.errors import ClassifierError
+from classifier.model import OUTPUTS
+
+PROTOCOLS = ("loso", "trials", "groupby-trial")
+PROTOCOL_NOTES = {
+    "loso": "leave-one-subject-out: each fold tests a subject the model never saw",
+    "trials": "k-fold over whole trials/files: no trial is on both sides",
+    "groupby-trial": "torcheeg KFoldGroupbyTrial: every trial is split into train (earlier "
+    "part) and test (later part), so each subject and trial is mixed into both sides; "
+    "optimistic, for comparison with published figures only",
+}
+
+
+def binary_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
+    """accuracy, balanced accuracy, macro-F1 and majority_rate for binary labels ([N] 0/1).
+
+    majority_rate is the share of the most common class in y_true: the accuracy of always
+    answering that class on this very split (a trivial classifier cannot beat it).
+    """
+    from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
+
+    y_true = np.asarray(y_true).astype(int)
+    y_pred = np.asarray(y_pred).astype(int)
+    share = float(y_true.mean()) if len(y_true) else 0.0
+    return {
+        "accuracy": round(float(accuracy_score(y_true, y_pred)), 4),
+        "balanced_accuracy": round(float(_balanced(balanced_accuracy_score, y_true, y_pred)), 4),
+        "macro_f1": round(
+            float(f1_score(y_true, y_pred, average="macro", labels=[0, 1], zero_division=0)), 4
+        ),
+        "majority_rate": round(max(share, 1.0 - share), 4),
+        "n": int(len(y_true)),
+    }
+
+
+def _balanced(fn: Callable[..., float], y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # one class in y_true: sklearn warns, value is defined
+        return fn(y_true, y_pred)
+
+
+def protocol_folds(
+    ws: WindowSet, protocol: str, *, k: int = 5, seed: int = 0
+) -> list[tuple[np.ndarray, np.ndarray, list[str]]]:
+    """(train indices, test indices, held-out names) per fold for a protocol."""
+    idx = np.arange(len(ws))
+    if protocol == "loso":
+        subjects = sorted(set(ws.subject.tolist()))
+        if len(subjects) < 2:
+            raise ClassifierError(
+                f"leave-one-subject-out needs 2+ subjects, the data has {len(subjects)} "
+                f"({', '.join(subjects)}); use --protocol trials"
+            )
+        return [(idx[ws.subject != s], idx[ws.subject == s], [s]) for s in subjects]
+    if protocol == "trials":
+        trials = np.array(sorted(set(ws.trial.tolist())), dtype=object)
+        if len(trials) < 2:
+            raise ClassifierError("trial-held-out evaluation needs 2+ trials/files")
+        order = np.random.default_rng(seed).permutation(len(trials))
+        folds = []
+        for part in np.array_split(order, min(k, len(trials))):
+            held = set(trials[part].tolist())
+            is_test = np.array([t in held for t in ws.trial])
+            folds.append((idx[~is_test], idx[is_test], sorted(held)))
+        return folds
+    if protocol == "groupby-trial":
+        # The rule of torcheeg.model_selection.KFoldGroupbyTrial (sklearn KFold, no shuffle,
+        # inside every trial), applied to the in-memory windows.
+        from sklearn.model_selection import KFold
+
+        train_parts: list[list[np.ndarray]] = [[] for _ in range(k)]
+        test_parts: list[list[np.ndarray]] = [[] for _ in range(k)]
+        for trial in sorted(set(ws.trial.tolist())):
+            members = idx[ws.trial == trial]
+            members = members[np.argsort(ws.position[members], kind="stable")]
+            if len(members) < k:
+                for f in range(k):
+                    train_parts[f].append(members)
+                continue
+            for f, (tr, te) in enumerate(KFold(n_splits=k, shuffle=False).split(members)):
+                train_parts[f].append(members[tr])
+                test_parts[f].append(members[te])
+        return [
+            (np.concatenate(tr), np.concatenate(te), [f"part {f + 1}/{k} of every trial"])
+            for f, (tr, te) in enumerate(zip(train_parts, test_parts, strict=True))
+            if te
+        ]
+    raise ClassifierError(f"unknown protocol {protocol!r}; choose one of {', '.join(PROTOCOLS)}")
+
+
+def evaluate(
+    ws: WindowSet,
+    protocol: str,
+    config: Any = None,
+    *,
+    k: int = 5,
+    plot_path: str | Path | None = None,
+    on_fold: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Train and test TSCeption fold by fold; the JSON-ready report.
+
+    Returns {"protocol", "note", "n_windows", "rejected_share", "valence": {accuracy,
+    balanced_accuracy, macro_f1, majority_rate, mean_fold_accuracy, worst_fold_accuracy,
+    folds: [...]}, "arousal": {...}} with pooled figures over every tested window; a
+    dimension without ratings is omitted. Rejected windows are neither trained nor tested.
+    """
+    from classifier.training import TrainConfig, fit
+
+    cfg = config or TrainConfig(progress=False)
+    if protocol not in PROTOCOLS:
+        raise ClassifierError(
+            f"unknown protocol {protocol!r}; choose one of {', '.join(PROTOCOLS)}"
+        )
+    rejected_share = float(ws.rejected.mean()) if len(ws) else 0.0
+    clean = ws.subset(np.flatnonzero(~ws.rejected))
+    if len(clean) == 0:
+        raise ClassifierError("every window failed the quality check; nothing to evaluate")
+    folds = protocol_folds(clean, protocol, k=k, seed=cfg.seed)
+    per_dim: dict[str, dict[str, list[Any]]] = {
+        d: {"true": [], "pred": [], "folds": []} for d in OUTPUTS
+    }
+    for f, (train_idx, test_idx, held) in enumerate(folds):
+        if on_fold is not None:
+            on_fold(f, len(folds))
+        train = clean.subset(train_idx)
+        trained = fit(train, cfg, where=f"fold {f + 1} ({', '.join(held)} held out)")
+        probs = trained.predict(clean.data[test_idx])
+        for d, dim in enumerate(OUTPUTS):
+            y = clean.labels(dim)[test_idx]
+            rated = ~np.isnan(y)
+            if not rated.any() or dim not in trained.dimensions:
+                continue
+            pred = (probs[rated, d] > 0.5).astype(int)
+            per_dim[dim]["true"].append(y[rated].astype(int))
+            per_dim[dim]["pred"].append(pred)
+            per_dim[dim]["folds"].append(
+                {"fold": f + 1, "held_out": held, **binary_metrics(y[rated], pred)}
+            )
+    report: dict[str, Any] = {
+        "protocol": protocol,
+        "note": PROTOCOL_NOTES[protocol],
+        "n_windows": int(len(ws)),
+        "rejected_share": round(rejected_share, 4),
+        "synthetic": bool(ws.synthetic),
+        "data": ws.description,
+    }
+    confusion = {}
+    for dim in OUTPUTS:
+        parts = per_dim[dim]
+        if not parts["folds"]:
+            continue
+        y_true, y_pred = np.concatenate(parts["true"]), np.concatenate(parts["pred"])
+        fold_acc = [fold["accuracy"] for fold in parts["folds"]]
+        report[dim] = {
+            **binary_metrics(y_true, y_pred),
+            "mean_fold_accuracy": round(float(np.mean(fold_acc)), 4),
+            "worst_fold_accuracy": round(float(np.min(fold_acc)), 4),
+            "folds": parts["folds"],
+        }
+        confusion[dim] = _confusion(y_true, y_pred)
+        report[dim]["confusion"] = confusion[dim].tolist()  # rows true low/high, cols predicted
+    if plot_path is not None and confusion:
+        report["confusion_png"] = str(plot_confusion(confusion, plot_path, title=f"{protocol}"))
+    return report
+
+
+def _confusion(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+    m = np.zeros((2, 2), dtype=int)
+    for t, p in zip(y_true, y_pred, strict=True):
+        m[int(t), int(p)] += 1
+    return m
+
+
+def plot_confusion(confusion: dict[str, np.ndarray], path: str | Path, *, title: str = "") -> Path:
+    """One PNG with a 2x2 confusion matrix per dimension (rows true, columns predicted)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig, axes = plt.subplots(1, len(confusion), figsize=(4 * len(confusion), 3.6), squeeze=False)
+    for ax, (dim, m) in zip(axes[0], confusion.items(), strict=True):
+        ax.imshow(m, cmap="Blues")
+        for (i, j), value in np.ndenumerate(m):
+            ax.text(j, i, str(value), ha="center", va="center")
+        ax.set_xticks([0, 1], ["low", "high"])
+        ax.set_yticks([0, 1], ["low", "high"])
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("rated")
+        ax.set_title(f"{dim} ({title})")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

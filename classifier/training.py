@@ -1,0 +1,465 @@
+"""Training TSCeption on a WindowSet with Lightning, and calibration (fine-tuning) for one wearer.
+
+Valence and arousal are two independent sigmoid outputs of one TSCeption (two heads on a
+shared trunk); a window unrated on one dimension simply does not contribute to that head's
+loss. Early stopping watches a validation split cut from the training data only.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from classifier.datasets import WindowSet
+from classifier.errors import ClassifierError
+from classifier.model import (
+    DEFAULT_HPARAMS,
+    OUTPUTS,
+    build_tsception,
+    load_checkpoint,
+    make_checkpoint,
+    save_checkpoint,
+)
+from classifier.signal import MODEL_RATE_HZ, MUSE_MODEL_CHANNELS, recording_windows
+
+
+@dataclass
+class TrainConfig:
+    """How to train. accelerator/devices go to Lightning's Trainer unchanged."""
+
+    max_epochs: int = 30
+    batch_size: int = 64
+    lr: float = 1e-3
+    patience: int = 5
+    val_fraction: float = 0.2
+    seed: int = 0
+    accelerator: str = "cpu"
+    devices: int | str = 1
+    threads: int | None = 1  # torch CPU threads; None leaves torch's default
+    progress: bool = True
+    hparams: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_HPARAMS))
+
+
+@dataclass
+class TrainedModel:
+    """Weights and the statistics needed to use them.
+
+    norm_mean/norm_std: [C] µV per channel from the training windows (not validation).
+    """
+
+    state_dict: dict[str, Any]
+    hparams: dict[str, Any]
+    norm_mean: np.ndarray
+    norm_std: np.ndarray
+    channels: tuple[str, ...]
+    epochs_run: int
+    best_val_loss: float | None
+    n_train: int
+    n_val: int
+    dimensions: list[str]
+
+    def predict(self, data: np.ndarray, batch_size: int = 256) -> np.ndarray:
+        """[W, C, T] band-passed µV -> [W, 2] probabilities (valence high, arousal high)."""
+        import torch
+
+        model = build_tsception(len(self.channels), MODEL_RATE_HZ, self.hparams)
+        model.load_state_dict(self.state_dict)
+        model.eval()
+        x = (data - self.norm_mean[None, :, None]) / self.norm_std[None, :, None]
+        out = np.empty((len(x), len(OUTPUTS)))
+        with torch.inference_mode():
+            for i in range(0, len(x), batch_size):
+                batch = torch.from_numpy(np.ascontiguousarray(x[i : i + batch_size], np.float32))
+                out[i : i + len(batch)] = torch.sigmoid(model(batch.unsqueeze(1))).numpy()
+        return out
+
+
+def trainable_dimensions(ws: WindowSet, where: str) -> list[str]:
+    """The dimensions with ratings; ClassifierError if one has a single class or none has any."""
+    dims = []
+    usable = ~ws.rejected
+    for dim in OUTPUTS:
+        labels = ws.labels(dim)[usable]
+        labels = labels[~np.isnan(labels)]
+        if len(labels) == 0:
+            continue
+        if labels.min() == labels.max():
+            side = "high (> 3)" if labels[0] == 1 else "low (<= 3)"
+            raise ClassifierError(
+                f"{where}: every {dim} rating is {side}, so there is one class to learn; "
+                f"add recordings rated on the other side of 3 or leave {dim} blank"
+            )
+        dims.append(dim)
+    if not dims:
+        raise ClassifierError(f"{where}: no usable valence or arousal ratings to train on")
+    return dims
+
+
+def validation_split(ws: WindowSet, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (train, validation) taken from this (training) set only.
+
+    With 5+ trials, whole trials are held out (no overlapping windows on both sides);
+    otherwise the last `fraction` of every trial, less the windows that overlap it.
+    """
+    idx = np.arange(len(ws))
+    if fraction <= 0 or len(ws) < 4:
+        return idx, idx[:0]
+    trials = np.unique(ws.trial)
+    rng = np.random.default_rng(seed)
+    if len(trials) >= 5:
+        n_val = max(1, int(round(fraction * len(trials))))
+        val_trials = set(rng.choice(trials, size=n_val, replace=False).tolist())
+        is_val = np.array([t in val_trials for t in ws.trial])
+        return idx[~is_val], idx[is_val]
+    train, val = [], []
+    for t in trials:
+        members = idx[ws.trial == t]
+        members = members[np.argsort(ws.position[members])]
+        n_val = int(round(fraction * len(members)))
+        if n_val == 0 or len(members) - n_val < 1:
+            train.extend(members)
+            continue
+        val.extend(members[-n_val:])
+        train.extend(members[: max(0, len(members) - n_val - 3)])  # 4 s windows, 1 s stride
+    return np.array(train, dtype=np.int64), np.array(val, dtype=np.int64)
+
+
+def _quiet_lightning() -> None:
+    for name in ("lightning", "lightning.pytorch", "lightning.fabric", "pytorch_lightning"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+    warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+    warnings.filterwarnings("ignore", message=".*TreeSpec.*")
+
+
+def _lightning_module(model: Any, lr: float) -> Any:
+    import lightning as L
+    import torch
+
+    def masked_bce(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        mask = ~torch.isnan(y)
+        if not mask.any():
+            return (logits * 0.0).sum()
+        return torch.nn.functional.binary_cross_entropy_with_logits(
+            logits[mask], y[mask].to(logits.dtype)
+        )
+
+    class TSCeptionModule(L.LightningModule):
+        """TSCeption with two sigmoid heads (valence, arousal) and a masked BCE loss."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.model(x)
+
+        def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+            x, y = batch
+            loss = masked_bce(self.model(x), y)
+            self.log("train_loss", loss, prog_bar=True, on_step=False, on_epoch=True)
+            return loss
+
+        def validation_step(self, batch: Any, batch_idx: int) -> None:
+            x, y = batch
+            self.log("val_loss", masked_bce(self.model(x), y), prog_bar=True)
+
+        def configure_optimizers(self) -> Any:
+            return torch.optim.Adam(self.parameters(), lr=lr)
+
+    return TSCeptionModule()
+
+
+def fit(
+    ws: WindowSet,
+    config: TrainConfig | None = None,
+    *,
+    init_state: dict[str, Any] | None = None,
+    norm: tuple[np.ndarray, np.ndarray] | None = None,
+    where: str = "training set",
+) -> TrainedModel:
+    """Train TSCeption on the non-rejected windows of `ws` (Lightning, early stopping).
+
+    init_state: start from these weights (fine-tuning); norm: fixed (mean, std) [C] instead
+    of statistics from the training windows.
+    """
+    import lightning as L
+    import torch
+    from torch.utils.data import DataLoader, TensorDataset
+
+    cfg = config or TrainConfig()
+    _quiet_lightning()
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    ws = ws.subset(np.flatnonzero(~ws.rejected))
+    dims = trainable_dimensions(ws, where)
+    train_idx, val_idx = validation_split(ws, cfg.val_fraction, cfg.seed)
+    if len(train_idx) == 0:
+        raise ClassifierError(f"{where}: no windows left to train on; record longer sessions")
+    train_data = ws.data[train_idx]
+    if norm is None:
+        mean = train_data.mean(axis=(0, 2)).astype(np.float32)
+        std = (train_data.std(axis=(0, 2)) + 1e-6).astype(np.float32)
+    else:
+        mean, std = (np.asarray(a, np.float32) for a in norm)
+
+    def tensors(index: np.ndarray) -> TensorDataset:
+        x = (ws.data[index] - mean[None, :, None]) / std[None, :, None]
+        y = np.stack(
+            [ws.labels(d)[index] if d in dims else np.full(len(index), np.nan) for d in OUTPUTS],
+            axis=1,
+        )
+        return TensorDataset(
+            torch.from_numpy(x.astype(np.float32)).unsqueeze(1),
+            torch.from_numpy(y.astype(np.float32)),
+        )
+
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+    generator = torch.Generator().manual_seed(cfg.seed)
+    train_loader = DataLoader(
+        tensors(train_idx), batch_size=cfg.batch_size, shuffle=True, generator=generator
+    )
+    val_loader = DataLoader(tensors(val_idx), batch_size=512) if len(val_idx) else None
+    model = build_tsception(len(MUSE_MODEL_CHANNELS), MODEL_RATE_HZ, cfg.hparams)
+    if init_state is not None:
+        model.load_state_dict(init_state)
+    module = _lightning_module(model, cfg.lr)
+    best: dict[str, Any] = {"loss": None, "state": None}
+
+    class KeepBest(L.Callback):
+        """EarlyStopping stops; this keeps the weights of the best validation epoch."""
+
+        def on_validation_end(self, trainer: Any, pl_module: Any) -> None:
+            loss = trainer.callback_metrics.get("val_loss")
+            if loss is not None and (best["loss"] is None or float(loss) < best["loss"]):
+                best["loss"] = float(loss)
+                best["state"] = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+
+    callbacks: list[Any] = [KeepBest()]
+    if val_loader is not None:
+        callbacks.append(L.pytorch.callbacks.EarlyStopping("val_loss", patience=cfg.patience))
+    if cfg.progress:
+        callbacks.append(L.pytorch.callbacks.RichProgressBar(leave=True))
+    with tempfile.TemporaryDirectory(prefix="emotune-train-") as root:
+        trainer = L.Trainer(
+            max_epochs=cfg.max_epochs,
+            accelerator=cfg.accelerator,
+            devices=cfg.devices,
+            logger=False,
+            enable_checkpointing=False,
+            enable_model_summary=False,
+            enable_progress_bar=cfg.progress,
+            num_sanity_val_steps=0,
+            callbacks=callbacks,
+            default_root_dir=root,
+            deterministic=True,
+        )
+        trainer.fit(module, train_loader, val_loader)
+        epochs = int(trainer.current_epoch)
+    state = best["state"] or {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    return TrainedModel(
+        state_dict=state,
+        hparams=dict(cfg.hparams),
+        norm_mean=mean,
+        norm_std=std,
+        channels=MUSE_MODEL_CHANNELS,
+        epochs_run=epochs,
+        best_val_loss=best["loss"],
+        n_train=len(train_idx),
+        n_val=len(val_idx),
+        dimensions=dims,
+    )
+
+
+def checkpoint_from(
+    trained: TrainedModel,
+    *,
+    model_name: str,
+    trained_on: dict[str, Any],
+    metrics: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The checkpoint dict for a trained model (see classifier.model.make_checkpoint)."""
+    return make_checkpoint(
+        state_dict=trained.state_dict,
+        model_name=model_name,
+        channels=trained.channels,
+        norm_mean=trained.norm_mean,
+        norm_std=trained.norm_std,
+        trained_on={
+            **trained_on,
+            "dimensions": list(trained.dimensions),
+            "epochs": trained.epochs_run,
+            "n_train_windows": trained.n_train,
+            "n_val_windows": trained.n_val,
+        },
+        metrics=metrics,
+        hparams=trained.hparams,
+    )
+
+
+# --- calibration ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CalibrationSegment:
+    """EEG recorded during one self-rated listen.
+
+    samples: [n, C] µV at rate_hz, one label per column (muselsl labels, any order);
+    timestamps: [n] seconds; valence/arousal: the listener's 1-5 ratings (None = unrated);
+    group: what is held out together (the track id), so no track is on both sides.
+    """
+
+    samples: np.ndarray
+    timestamps: np.ndarray
+    channel_labels: Sequence[str]
+    rate_hz: float
+    valence: float | None
+    arousal: float | None
+    group: str
+
+
+@dataclass(frozen=True)
+class CalibrationResult:
+    """path: the new checkpoint; metrics: per dimension, on the held-out tracks, the
+    calibrated model's accuracy beside the base model's and the majority-class rate;
+    held_out: the held-out groups. The saved model is refitted on all tracks afterwards."""
+
+    path: Path
+    metrics: dict[str, Any]
+    held_out: list[str]
+    n_windows: int
+
+
+def _segments_to_windows(segments: Sequence[CalibrationSegment], line_noise_hz: float) -> WindowSet:
+    from classifier.datasets import concat
+
+    sets = []
+    for seg in segments:
+        for name, value in (("valence", seg.valence), ("arousal", seg.arousal)):
+            if value is not None and not 1 <= value <= 5:
+                raise ClassifierError(f"calibration track {seg.group}: {name} {value} outside 1-5")
+        w = recording_windows(
+            seg.samples,
+            seg.timestamps,
+            seg.channel_labels,
+            seg.rate_hz,
+            line_noise_hz=line_noise_hz,
+        )
+        n = len(w)
+        if n == 0:
+            continue
+        nan = float("nan")
+        sets.append(
+            WindowSet(
+                data=w.data,
+                valence=np.full(n, nan if seg.valence is None else float(seg.valence)),
+                arousal=np.full(n, nan if seg.arousal is None else float(seg.arousal)),
+                subject=np.full(n, "wearer", dtype=object),
+                trial=np.full(n, str(seg.group), dtype=object),
+                position=np.arange(n),
+                rejected=np.array([r is not None for r in w.reasons]),
+            )
+        )
+    if not sets:
+        raise ClassifierError("no calibration listen is long enough for one 4 s window")
+    return concat(sets, description=f"calibration on {len(segments)} self-rated listens")
+
+
+def fine_tune(
+    checkpoint_path: str | Path,
+    segments: Sequence[CalibrationSegment],
+    output_path: str | Path,
+    *,
+    held_out_fraction: float = 0.25,
+    config: TrainConfig | None = None,
+    line_noise_hz: float = 50.0,
+    model_name: str | None = None,
+) -> CalibrationResult:
+    """Fine-tune a checkpoint on one wearer's self-rated listens (calibration).
+
+    1. Window every segment; hold out ~held_out_fraction of the groups (tracks), at least 1.
+    2. Normalise with the wearer's own statistics (training tracks only), fine-tune from the
+       checkpoint's weights, and score base and calibrated model on the held-out tracks.
+    3. Refit on all tracks and save to output_path (same format, trained_on says calibrated).
+    Needs at least 2 tracks and both classes on a dimension among the training tracks.
+    """
+    base = load_checkpoint(checkpoint_path)
+    cfg = config or TrainConfig(max_epochs=15, lr=3e-4, patience=3, progress=False)
+    ws = _segments_to_windows(segments, line_noise_hz)
+    groups = np.unique(ws.trial)
+    if len(groups) < 2:
+        raise ClassifierError(
+            "calibration needs self-ratings on at least 2 tracks; rate more listens"
+        )
+    rng = np.random.default_rng(cfg.seed)
+    n_out = max(1, int(round(held_out_fraction * len(groups))))
+    held = set(rng.choice(groups, size=n_out, replace=False).tolist())
+    is_test = np.array([t in held for t in ws.trial])
+    train, test = ws.subset(np.flatnonzero(~is_test)), ws.subset(np.flatnonzero(is_test))
+    wearer_norm = _norm_of(train)
+    tuned = fit(
+        train, cfg, init_state=base["state_dict"], norm=wearer_norm, where="calibration tracks"
+    )
+    base_model = TrainedModel(
+        base["state_dict"],
+        base["hparams"],
+        base["norm_mean"].numpy(),
+        base["norm_std"].numpy(),
+        tuple(base["channels"]),
+        0,
+        None,
+        0,
+        0,
+        list(OUTPUTS),
+    )
+    from classifier.evaluation import binary_metrics
+
+    usable = ~test.rejected
+    metrics: dict[str, Any] = {"held_out_tracks": sorted(held), "protocol": "held-out tracks"}
+    if usable.any():
+        p_tuned = tuned.predict(test.data[usable])
+        p_base = base_model.predict(test.data[usable])
+        for d, dim in enumerate(OUTPUTS):
+            y = test.labels(dim)[usable]
+            rated = ~np.isnan(y)
+            if not rated.any():
+                continue
+            calibrated = binary_metrics(y[rated], p_tuned[rated, d] > 0.5)
+            metrics[dim] = {
+                **calibrated,
+                "base_accuracy": binary_metrics(y[rated], p_base[rated, d] > 0.5)["accuracy"],
+                "n_windows": int(rated.sum()),
+            }
+    final = fit(
+        ws, cfg, init_state=base["state_dict"], norm=_norm_of(ws), where="calibration tracks"
+    )
+    name = model_name or f"{base['model_name']}-calibrated"
+    ckpt = checkpoint_from(
+        final,
+        model_name=name,
+        trained_on={
+            "description": f"{base['trained_on'].get('description', base['model_name'])}; "
+            f"calibrated on {len(groups)} self-rated tracks",
+            "base_model": base["model_name"],
+            "synthetic": bool(base["trained_on"].get("synthetic", False)),
+            "calibrated": True,
+        },
+        metrics={"calibration": metrics},
+    )
+    path = save_checkpoint(ckpt, output_path)
+    return CalibrationResult(path=path, metrics=metrics, held_out=sorted(held), n_windows=len(ws))
+
+
+def _norm_of(ws: WindowSet) -> tuple[np.ndarray, np.ndarray]:
+    data = ws.data[~ws.rejected] if (~ws.rejected).any() else ws.data
+    return data.mean(axis=(0, 2)), data.std(axis=(0, 2)) + 1e-6
+
+
+ProgressCallback = Callable[[str], None]
