@@ -85,6 +85,9 @@ def _register() -> None:
     from app.cli import voice
 
     voice.register(app)
+    from app.cli import model
+
+    model.register(app)
 
 
 _register()
