@@ -206,3 +206,27 @@ class PlaybackTimeline:
         listen.completed = duration is not None and duration - listen.progress_end_ms <= slack_ms
         listen.skipped = switched and not listen.completed
         return TimelineEvent("listen_ended", listen)
+
+
+@dataclass(frozen=True)
+class StoredListen:
+    """A listen as the store keeps it: its id, span and playing segments (Unix s)."""
+
+    listen_id: int
+    started_at: float
+    ended_at: float
+    segments: tuple[tuple[float, float], ...]
+
+
+def place_window(
+    start: float, end: float, listens: list[StoredListen]
+) -> tuple[Placement, StoredListen | None]:
+    """Where a window falls among stored listens (used when re-classifying or importing)."""
+    for listen in listens:
+        for seg_start, seg_end in listen.segments:
+            if seg_start <= start and end <= seg_end:
+                return Placement.INSIDE, listen
+    for listen in listens:
+        if start < listen.ended_at and end > listen.started_at:
+            return Placement.TRANSITION, listen
+    return Placement.OUTSIDE, None

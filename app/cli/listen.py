@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from app.cli.common import console, err_console, open_user_store, settings
+from app.cli.common import console, err_console, open_user_store, print_json, settings
 from app.errors import ConfigError, ModelError
 
 simulate_app = typer.Typer(
@@ -353,7 +353,153 @@ def simulate_muse(
         )
 
 
+# --- stored sessions ----------------------------------------------------------------
+
+
+def reclassify(
+    session: Annotated[
+        list[int] | None, typer.Option(help="Only this session (repeatable); default: all.")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object per session.")
+    ] = False,
+) -> None:
+    """Re-run the active model over stored sessions' raw EEG and recompute the track tags.
+
+    Example: emotune reclassify --session 3
+    """
+    from rich.progress import Progress
+
+    from app.jobs.reclassify import reclassify_sessions
+
+    cfg = settings()
+    store = open_user_store(cfg)
+    try:
+        predictor, model_id, model_name = _active_predictor(store)
+        with Progress(console=err_console, transient=True, disable=as_json) as progress:
+            task = progress.add_task(f"re-classifying with {model_name}", total=None)
+
+            def done(result: Any) -> None:
+                progress.advance(task)
+                if as_json:
+                    print_json(result.__dict__)
+                else:
+                    console.print(
+                        f"session {result.session_id}: {result.windows} windows "
+                        f"({result.seconds_of_eeg / 60:.1f} min of EEG), {result.kept} kept, "
+                        f"{result.rejected} rejected, {result.tracks_retagged} tracks re-tagged"
+                    )
+
+            results = reclassify_sessions(
+                store,
+                predictor,
+                model_id,
+                session_ids=session or None,
+                min_windows_per_listen=cfg.min_windows_per_listen,
+                line_noise_hz=cfg.line_noise_hz,
+                on_session=done,
+            )
+    finally:
+        store.close()
+    if not results and not as_json:
+        console.print("no sessions with raw EEG yet: `emotune listen` records them")
+
+
+def import_recording(
+    recording: Annotated[Path, typer.Argument(help="A `muselsl record` CSV file.")],
+    track: Annotated[str, typer.Option(help="The track that played: URI, URL or id.")],
+    start: Annotated[
+        str, typer.Option(help="When it started playing, ISO 8601 (UTC if no offset).")
+    ],
+    duration: Annotated[
+        float | None, typer.Option(help="Seconds it played (default: to the recording's end).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Bring in a muselsl recording made earlier while a track played, and tag the track.
+
+    Example: emotune import-recording rec.csv --track URI --start 2026-11-24T20:15:00Z
+    """
+    from app.jobs.reclassify import import_recording as run_import
+
+    cfg = settings()
+    store = open_user_store(cfg)
+    try:
+        predictor, model_id, _ = _active_predictor(store)
+        result = run_import(
+            store,
+            predictor,
+            model_id,
+            recording,
+            track=track,
+            start=start,
+            recordings_dir=cfg.recordings_dir,
+            duration_s=duration,
+            min_windows_per_listen=cfg.min_windows_per_listen,
+            line_noise_hz=cfg.line_noise_hz,
+        )
+    finally:
+        store.close()
+    if as_json:
+        print_json(result.__dict__)
+    else:
+        console.print(
+            f"imported as session {result.session_id}: {result.windows} windows, "
+            f"{result.kept} on the track, {result.rejected} rejected"
+        )
+
+
+def sessions(
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
+) -> None:
+    """List listening sessions: when, which stream, how many listens and windows, the raw file.
+
+    Example: emotune sessions --json
+    """
+    from sqlalchemy import func, select
+
+    from app.db.models import Listen, ListeningSession, StreamGap, WindowPrediction
+
+    store = open_user_store()
+    try:
+        with store.session() as db:
+            rows = []
+            for s in db.scalars(select(ListeningSession).order_by(ListeningSession.id)):
+                count = lambda model, s=s: db.scalar(  # noqa: E731
+                    select(func.count()).select_from(model).where(model.session_id == s.id)
+                )
+                rows.append(
+                    {
+                        "id": s.id,
+                        "started_at": s.started_at,
+                        "ended_at": s.ended_at,
+                        "stream": s.stream_name,
+                        "source_id": s.stream_source_id,
+                        "listens": count(Listen),
+                        "windows": count(WindowPrediction),
+                        "gaps": count(StreamGap),
+                        "raw_path": s.raw_path,
+                    }
+                )
+    finally:
+        store.close()
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        console.print("no sessions yet: `emotune listen` records one")
+    for r in rows:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r["started_at"]))
+        console.print(
+            f"{r['id']:>4}  {when}  {r['stream']:<24} {r['listens']:>3} listens "
+            f"{r['windows']:>6} windows {r['gaps']:>2} gaps  {r['raw_path'] or '-'}"
+        )
+
+
 def register(app: typer.Typer) -> None:
     app.command("listen")(listen)
+    app.command("sessions")(sessions)
+    app.command("reclassify")(reclassify)
+    app.command("import-recording")(import_recording)
     app.command("replay")(replay)
     app.add_typer(simulate_app, name="simulate")

@@ -96,6 +96,9 @@ class Listen(Base):
     skipped: Mapped[bool] = mapped_column(Boolean, default=False)
     paused_s: Mapped[float] = mapped_column(Float, default=0.0)
     windows_dropped: Mapped[int] = mapped_column(Integer, default=0)  # across transitions/pauses
+    # Playing stretches as [[start, end], ...] Unix s; pauses and seeks split them. Windows are
+    # placed (and re-placed by `reclassify`) only wholly inside one of them.
+    segments: Mapped[list[Any]] = mapped_column(default=list)
 
     session: Mapped[ListeningSession] = relationship(back_populates="listens")
     track: Mapped[Track] = relationship()

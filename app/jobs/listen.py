@@ -264,6 +264,7 @@ class ListenSession:
             row.skipped = listen.skipped
             row.paused_s = listen.paused_s
             row.windows_dropped = listen.windows_dropped
+            row.segments = [[seg.start, seg.end] for seg in listen.segments]
             if rating is not None:
                 db.add(SelfRating(listen_id=listen_id, valence=rating[0], arousal=rating[1]))
             db.flush()
@@ -296,12 +297,15 @@ class ListenSession:
                 }
             )
 
-    def _place_pending(self) -> None:
+    def _place_pending(self, *, final: bool = False) -> None:
+        """Store the windows the timeline can place; at the end, the rest count as outside."""
         if not self._pending:
             return
         rows, still_pending = [], []
         for w in self._pending:
             placement, listen = self.timeline.locate(w.start_time, w.end_time)
+            if placement is Placement.PENDING and final:
+                placement, listen = Placement.OUTSIDE, None
             if placement is Placement.PENDING:
                 still_pending.append(w)
                 continue
@@ -408,6 +412,7 @@ class ListenSession:
         end = time.time()
         for event in self.timeline.close(end):
             self._end_listen(event.listen)
+        self._place_pending(final=True)
         spool.close()
         raw_path: str | None = None
         try:
