@@ -401,6 +401,10 @@ class SpotifyClient:
                 "no active device: start Spotify on a phone or computer, play something, "
                 "then try again"
             )
+        if status == 400 and "snapshot" in message.lower():
+            return PlaylistsError(
+                "the playlist changed while emotune was editing it; run the command again"
+            )
         if status == 404:
             return PlaylistsError(f"Spotify has no such thing ({path}); check the id or link")
         return PlaylistsError(f"Spotify refused the request: HTTP {status} {message}")

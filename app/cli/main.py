@@ -88,6 +88,10 @@ def _register() -> None:
     from app.cli import model
 
     model.register(app)
+    from app.cli import login, queue, sandbox, sort, sync
+
+    for spotify_module in (login, sandbox, sync, sort, queue):
+        spotify_module.register(app)
 
 
 _register()

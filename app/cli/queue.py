@@ -1,0 +1,91 @@
+"""`emotune queue`: queue (or play) tracks that match a mood."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from app.cli.common import console, print_json, settings
+from app.emotions import EMOTIONS
+
+EMOTION_LIST = ", ".join(EMOTIONS)
+
+
+def queue(
+    mood: Annotated[
+        str | None, typer.Option("--mood", help=f"Tracks of this emotion ({EMOTION_LIST}).")
+    ] = None,
+    now: Annotated[
+        bool, typer.Option("--now", help="Match your current mood from `emotune listen`.")
+    ] = False,
+    toward: Annotated[
+        str | None,
+        typer.Option("--toward", help="Walk from your current mood to this emotion."),
+    ] = None,
+    count: Annotated[int, typer.Option("--count", "-n", help="How many tracks.")] = 10,
+    play: Annotated[
+        bool, typer.Option("--play", help="Start playing them now instead of queueing.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Pick the tracks; change nothing on Spotify.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Queue tagged tracks for a mood: a named one, your current one, or a path between.
+
+    Example: emotune queue --mood calm --count 5 --play
+    """
+    from app.errors import ConfigError
+    from app.jobs.queue import queue_for_mood, require_eeg_mood
+    from app.spotify import client_from_settings
+
+    chosen = [name for name, on in (("--mood", mood), ("--now", now), ("--toward", toward)) if on]
+    if len(chosen) != 1:
+        raise ConfigError("give exactly one of --mood EMOTION, --now or --toward EMOTION")
+    for value in (mood, toward):
+        if value is not None and value not in EMOTIONS:
+            raise ConfigError(f"unknown emotion {value!r}; choose one of {EMOTION_LIST}")
+    if count < 1:
+        raise ConfigError(f"--count must be at least 1 (got {count})")
+    cfg = settings()
+    if mood is not None:
+        from app.emotions import EMOTION_CENTRES
+
+        p_valence, p_arousal = EMOTION_CENTRES[mood]
+    else:
+        p_valence, p_arousal = require_eeg_mood(cfg)
+    client = None if dry_run else client_from_settings(cfg)
+    result = queue_for_mood(
+        cfg,
+        client,
+        p_valence,
+        p_arousal,
+        count=count,
+        toward=toward,
+        play=play,
+        dry_run=dry_run,
+    )
+    if as_json:
+        print_json(result)
+        return
+    if not result["tracks"]:
+        console.print("no tagged tracks matched; `emotune listen` tags tracks as you play them")
+        return
+    action = "would queue" if dry_run else "playing" if play else "queued"
+    table = Table("#", "track", "artists", "emotion", "valence", "arousal", title=action)
+    for i, t in enumerate(result["tracks"], 1):
+        table.add_row(
+            str(i),
+            t["name"] or t["uri"],
+            t["artists"],
+            t["emotion"] or "-",
+            f"{t['valence']:.2f}",
+            f"{t['arousal']:.2f}",
+        )
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("queue")(queue)

@@ -1,0 +1,55 @@
+"""`emotune sandbox`: run the local Spotify emulator (synthetic sample library)."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+import typer
+
+from app.cli.common import console
+
+
+def sandbox(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0 picks a free one).")] = 8765,
+    speed: Annotated[
+        float, typer.Option(help="How much faster than real time the virtual player runs.")
+    ] = 1.0,
+) -> None:
+    """Run a local Spotify emulator on 127.0.0.1 until Ctrl-C; its library is synthetic.
+
+    Point every command at it with EMOTUNE_SPOTIFY_URL, then `emotune login --headless`.
+
+    Example: emotune sandbox --port 8765 --speed 10
+    """
+    from app.errors import ConfigError
+    from playlists.emulator import start_emulator
+
+    if speed <= 0:
+        raise ConfigError(f"--speed must be above 0 (got {speed}); try --speed 1")
+    try:
+        emu = start_emulator(port=port, speed=speed)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot listen on 127.0.0.1:{port} ({exc.strerror}); pick another --port"
+        ) from None
+    n = len(emu.sample_track_ids())
+    console.print(
+        f"Spotify sandbox at {emu.url} (synthetic sample library of {n} tracks, "
+        f"player speed x{speed:g}). In another shell:\n"
+        f"  export EMOTUNE_SPOTIFY_URL={emu.url}\n"
+        "  emotune login --headless\n"
+        "Ctrl-C stops it.",
+        markup=False,
+    )
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        emu.stop()
+
+
+def register(app: typer.Typer) -> None:
+    app.command("sandbox")(sandbox)

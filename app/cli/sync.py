@@ -1,0 +1,69 @@
+"""`emotune sync`: keep one Spotify playlist per emotion in step with the tags."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from app.cli.common import console, err_console, print_json, settings
+
+
+def sync(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the plan; change nothing on Spotify.")
+    ] = False,
+    min_confidence: Annotated[
+        float, typer.Option(help="Leave out tracks whose tag confidence is below this (0-1).")
+    ] = 0.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Build or update the playlists "emotune · happy", "· calm", "· sad" and "· tense".
+
+    Only those playlists are ever changed; a second sync with no new tags sends no writes.
+
+    Example: emotune sync --dry-run --min-confidence 0.6
+    """
+    from rich.progress import Progress
+
+    from app.emotions import EMOTIONS
+    from app.errors import ConfigError
+    from app.jobs.sync import run_sync
+    from app.spotify import client_from_settings
+
+    if not 0.0 <= min_confidence <= 1.0:
+        raise ConfigError(f"--min-confidence must be within 0-1 (got {min_confidence})")
+    cfg = settings()
+    client = client_from_settings(cfg)
+    with Progress(console=err_console, transient=True, disable=as_json) as progress:
+        task = progress.add_task("syncing playlists", total=len(EMOTIONS))
+        report = run_sync(
+            cfg,
+            client,
+            dry_run=dry_run,
+            min_confidence=min_confidence,
+            on_playlist=lambda _e: progress.advance(task),
+        )
+    if as_json:
+        print_json(report.as_dict())
+        return
+    title = "sync plan (dry run: nothing sent)" if dry_run else "sync"
+    table = Table("playlist", "tracks", "added", "removed", "moved", "writes", title=title)
+    for p in report.playlists:
+        name = p["name"] + (" (new)" if p["created"] else "")
+        table.add_row(
+            name,
+            str(p["desired"]),
+            str(p["added"]),
+            str(p["removed"]),
+            str(p["moved"]),
+            str(p["writes"]),
+        )
+    console.print(table)
+    r = report.requests
+    console.print(f"requests: {r['read']} read, {r['write']} write")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("sync")(sync)
