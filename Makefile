@@ -28,3 +28,8 @@ test: lint
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+# The demo EEG model, trained on SYNTHETIC EEG (seeded, reproducible weights); ~1 min on CPU.
+.PHONY: demo-model
+demo-model: venv
+	$(BIN)/python -m classifier.demo_model --out classifier/data/demo-synthetic-tsception.pt
