@@ -120,6 +120,9 @@ class RetryPolicy:
     timeout_s: float = 10.0  # per request
 
 
+DEFAULT_POLICY = RetryPolicy()
+
+
 # --- tolerant parsing of real bodies ---------------------------------------------
 
 
@@ -584,7 +587,7 @@ def make_client(
 
     if not token_path.exists():
         raise PlaylistsError("not logged in to Spotify; run `emotune login`")
-    policy = policy or RetryPolicy()
+    policy = policy or DEFAULT_POLICY
     auth = _auth_manager(client_id, redirect_uri, token_path, api_url)
     # A plain session has no urllib3 retries: spotipy would otherwise retry and
     # sleep on 429/5xx without bound; SpotifyClient._call does it with limits.

@@ -36,7 +36,8 @@ def sync(
         raise ConfigError(f"--min-confidence must be within 0-1 (got {min_confidence})")
     cfg = settings()
     client = client_from_settings(cfg)
-    with Progress(console=err_console, transient=True, disable=as_json) as progress:
+    quiet = as_json or not err_console.is_terminal
+    with Progress(console=err_console, transient=True, disable=quiet) as progress:
         task = progress.add_task("syncing playlists", total=len(EMOTIONS))
         report = run_sync(
             cfg,

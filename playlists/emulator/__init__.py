@@ -245,6 +245,11 @@ def start_emulator(
     server = EmulatorServer(port, world)
     handle_url = f"http://127.0.0.1:{server.server_address[1]}"
     world.base_url = handle_url
-    thread = threading.Thread(target=server.serve_forever, name="spotify-emulator", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever,
+        kwargs={"poll_interval": 0.05},  # so stop() returns quickly
+        name="spotify-emulator",
+        daemon=True,
+    )
     thread.start()
     return EmulatorHandle(server=server, thread=thread)
