@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from typing import Annotated
 
@@ -42,6 +43,7 @@ def sandbox(
         "Ctrl-C stops it.",
         markup=False,
     )
+    sys.stdout.flush()  # a script waiting for the URL reads it now
     try:
         while True:
             time.sleep(3600)
