@@ -155,7 +155,7 @@ class QualityThresholds:
     flat_std_uv: float = 0.5  # a channel this still is not touching skin
     max_abs_uv: float = 200.0  # after band-pass: beyond this is movement or a loose electrode
     max_line_noise_share: float = 0.5  # share of 1-64 Hz power within ±2 Hz of the mains
-    max_emg_share: float = 0.6  # share of power in 30-60 Hz: jaw clench / forehead muscle
+    max_emg_share: float = 0.3  # share of power in 30-60 Hz: jaw clench / forehead muscle
     blink_uv: float = 80.0  # frontal 0.5-4 Hz swing beyond this is a blink
     reject_blinks: bool = False  # blinks are frequent; flagged per channel, not rejected
 
@@ -231,12 +231,12 @@ def window_quality(
                 continue
             if is_flat:
                 reason = f"flat signal on {labels[c]}"
-            elif peak[w, c] > th.max_abs_uv:
-                reason = f"amplitude {peak[w, c]:.0f} µV on {labels[c]}"
             elif line_share[w, c] > th.max_line_noise_share:
                 reason = f"line noise on {labels[c]}"
             elif emg_share[w, c] > th.max_emg_share:
                 reason = f"jaw clench / muscle on {labels[c]}"
+            elif peak[w, c] > th.max_abs_uv:
+                reason = f"amplitude {peak[w, c]:.0f} µV on {labels[c]}"
             elif is_blink and th.reject_blinks:
                 reason = f"blink on {labels[c]}"
         quality[w] = figures
@@ -308,9 +308,14 @@ def recording_windows(
         starts = window_starts(raw.shape[0], win, stride)
         if not finite.all():
             # Mark NaN/inf where they were, on the model clock, so quality can name them.
-            bad = ~finite
-            idx = (np.arange(raw.shape[0]) * (b - a) / raw.shape[0]).astype(np.int64)
-            raw = np.where(bad[np.minimum(idx, b - a - 1)], np.nan, raw).astype(np.float32)
+            # A model-clock sample is bad when any input sample it stands for was.
+            counts = np.concatenate([np.zeros((1, seg.shape[1])), np.cumsum(~finite, axis=0)])
+            edges = np.minimum(
+                np.ceil(np.arange(raw.shape[0] + 1) * (b - a) / raw.shape[0]).astype(np.int64),
+                b - a,
+            )
+            bad = (counts[edges[1:]] - counts[edges[:-1]]) > 0
+            raw = np.where(bad, np.nan, raw).astype(np.float32)
         raw_w = cut_windows(raw, starts, win)
         filt_w = cut_windows(filt, starts, win)
         if with_quality:

@@ -135,6 +135,8 @@ class SyntheticMuse:
         self.clench_rate = clenches_per_min / 60.0
         self.n_done = 0
         self._pending = np.zeros((0, n_channels))  # artifact tails reaching into later chunks
+        self._block_len = max(1, int(round(self.rate_hz)))
+        self._buffer = np.zeros((0, n_channels), dtype=np.float32)
         self.set_mood(mood)
 
     def set_mood(self, mood: str | tuple[float, float]) -> None:
@@ -143,7 +145,7 @@ class SyntheticMuse:
         v = (self.valence - 3.0) / 2.0  # -1..1
         a = (self.arousal - 3.0) / 2.0
         alpha = 14.0 * (1.0 - 0.45 * a)  # µV std
-        beta = 4.0 * (1.0 + 0.75 * a)
+        beta = 5.0 * float(np.exp(0.9 * a))
         self.alpha_uv = np.array(
             [
                 alpha * (1.0 + 0.45 * v * _SIDES[ch] * _FRONTAL_WEIGHT[ch]) * g
@@ -153,10 +155,18 @@ class SyntheticMuse:
         self.beta_uv = beta * self.gains
 
     def next_chunk(self, n_samples: int) -> np.ndarray:
-        """The next n_samples of the signal: [n_samples, n_channels] float32 µV."""
+        """The next n_samples of the signal: [n_samples, n_channels] float32 µV.
+
+        Generated in fixed blocks, so the signal is the same however it is chunked
+        (a mood change applies from the next block, at most 1 s later).
+        """
         n = int(n_samples)
-        if n <= 0:
-            return np.zeros((0, self.n_channels), dtype=np.float32)
+        while len(self._buffer) < n:
+            self._buffer = np.concatenate([self._buffer, self._block(self._block_len)])
+        out, self._buffer = self._buffer[:n], self._buffer[n:]
+        return out
+
+    def _block(self, n: int) -> np.ndarray:
         rng = self.rng
         t = (self.n_done + np.arange(n)) / self.rate_hz
         pink, self.pink_zi = self._lfilter(
