@@ -639,7 +639,6 @@ class World:
             return 204, None, {}
         body: dict[str, Any] = {
             "timestamp": int(self.clock() * 1000),
-            "context": None,
             "progress_ms": self.progress_ms(),
             "is_playing": p.is_playing,
             "item": self.track_json(p.current),
