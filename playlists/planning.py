@@ -246,13 +246,17 @@ def plan_sync(current: Sequence[Uri], desired: Sequence[str], *, keep_order: boo
     ops: list[Op] = [Remove(b) for b in _batches(drop)]
     removed = sum(counts[u] for u in drop)
     moved = 0
+    cost = replace_cost(target)
     if not keep_order:
         order = [u for u in target if u in present]
-        moves = plan_moves(survivors, order) or []
+        moves = plan_moves(survivors, order, max_ops=cost)
+        if moves is None:  # more moves than a replace costs: replace
+            return Plan(
+                tuple(_replace_ops(target)), tuple(target), len(new), removed, len(target), True
+            )
         ops.extend(moves)
         moved = sum(m.range_length for m in moves)
     ops.extend(_insert_ops(target, present))
-    cost = replace_cost(target)
     if cost is not None and cost < len(ops):
         return Plan(
             tuple(_replace_ops(target)),
