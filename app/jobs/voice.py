@@ -30,8 +30,6 @@ Log = Callable[[str], None]
 # Measured on RAVDESS actors 01-20 (leave-actors-out CV): see README / the issue report.
 DEFAULT_MODEL = "svc"
 DEFAULT_FEATURES = "extended"
-# With fewer enrolment clips than this, check-ins use the average speaker instead.
-MIN_ENROL_CLIPS = 10
 LICENSE_NOTE = (
     "trained on RAVDESS (CC BY-NC-SA 4.0): the model inherits those terms (non-commercial)"
 )
@@ -276,9 +274,8 @@ def enrolment_advice(n_clips: int) -> str:
     if n_clips >= RECOMMENDED_CLIPS:
         return f"{n_clips} clips enrolled: enough for per-speaker normalisation"
     more = RECOMMENDED_CLIPS - n_clips
-    used = "used" if n_clips >= MIN_ENROL_CLIPS else f"not used until {MIN_ENROL_CLIPS}"
     return (
-        f"{n_clips} clips enrolled ({used}); {more} more clips in varied moods would help "
+        f"{n_clips} clips enrolled; {more} more clips in varied moods would help "
         f"(about {RECOMMENDED_CLIPS} keep most of the gain)"
     )
 
@@ -365,7 +362,7 @@ def check_in(cfg: Settings, path: Path, *, store_reading: bool = True) -> CheckI
     from classifier.voice.dataset import load_audio
     from classifier.voice.features import extract_files, features_of
     from classifier.voice.mood import EMOTION_QUADRANT, quadrant_of, valence_arousal
-    from classifier.voice.normalise import speaker_stats
+    from classifier.voice.normalise import RECOMMENDED_CLIPS
 
     model_id, model = _active_voice_model(cfg)
     audio = load_audio(Path(path))
@@ -386,20 +383,20 @@ def check_in(cfg: Settings, path: Path, *, store_reading: bool = True) -> CheckI
     stats = None
     normalised_with = "none" if model.normalisation == "none" else "average speaker"
     if model.normalisation == "speaker":
-        if len(clips) >= MIN_ENROL_CLIPS:
+        if clips:
             extracted = extract_files(
                 clips, model.feature_set, cache_dir=feature_cache_dir(cfg), n_jobs=1
             )
-            if len(extracted.kept) >= MIN_ENROL_CLIPS:
-                stats = speaker_stats(extracted.matrix, floor=model.floor)
-                normalised_with = "enrolment"
+            stats = model.speaker_from(extracted.matrix)
         if stats is None:
             notes.append(
-                f"not enrolled ({len(clips)} clips): less accurate; "
-                f"`emotune voice enrol` about 20 clips of yours in varied moods"
+                "not enrolled: less accurate; `emotune voice enrol` about "
+                f"{RECOMMENDED_CLIPS} clips of yours in varied moods"
             )
-        elif len(clips) < 20:
-            notes.append(enrolment_advice(len(clips)))
+        else:
+            normalised_with = "enrolment"
+            if len(clips) < RECOMMENDED_CLIPS:
+                notes.append(enrolment_advice(len(clips)))
 
     probs = model.predict_proba(vector, stats)[0]
     p_valence, p_arousal = valence_arousal(model.classes, probs)

@@ -1,9 +1,10 @@
 """Scoring on held-out actors: accuracy, macro F1, majority-class rate, confusion matrix.
 
 Held-out actors are normalised the way a user is: with statistics from a
-random `enrol_clips` of their own clips (unlabelled), never from training
-actors. The majority-class rate is the accuracy of always answering the
-training set's most common emotion on the same held-out clips.
+random `enrol_clips` of their own clips (unlabelled; 0 = not enrolled), shrunk
+toward the average training speaker. The majority-class rate is the accuracy
+of always answering the training set's most common emotion on the same
+held-out clips.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import numpy as np
 
 from classifier.voice.errors import VoiceError
 from classifier.voice.models import Log, VoiceModel, fit_voice_model
-from classifier.voice.normalise import RECOMMENDED_CLIPS, speaker_stats
+from classifier.voice.normalise import RECOMMENDED_CLIPS
 
 
 @dataclass(frozen=True)
@@ -71,8 +72,7 @@ def score_held_out(
         enrol = rows
         if enrol_clips is not None and len(rows) > enrol_clips:
             enrol = rng.choice(rows, size=enrol_clips, replace=False)
-        floor = model.floor if model.floor is not None else 1e-3
-        stats = speaker_stats(features[enrol], floor=floor)
+        stats = model.speaker_from(features[enrol])
         probs[rows] = model.predict_proba(features[rows], stats)
     predicted = [model.classes[i] for i in probs.argmax(axis=1)]
     truth = list(emotions)

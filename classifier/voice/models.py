@@ -24,6 +24,8 @@ from classifier.voice.normalise import (
     SpeakerStats,
     generic_stats,
     normalise_by_speaker,
+    shrink_toward,
+    speaker_stats,
     std_floor,
 )
 
@@ -186,6 +188,17 @@ class VoiceModel:
     figures: dict[str, Any] = field(default_factory=dict)
     trained_on: dict[str, Any] = field(default_factory=dict)
     sample_rate: int = SAMPLE_RATE
+
+    def speaker_from(self, clips: np.ndarray) -> SpeakerStats | None:
+        """Statistics of a new speaker from their raw features `(n_clips, n_features)`.
+
+        Shrunk toward the average training speaker (see `normalise`); None when the
+        model does not normalise or there are no clips (the average speaker is used).
+        """
+        if self.normalisation == "none" or len(clips) == 0 or self.average_speaker is None:
+            return None
+        floor = self.floor if self.floor is not None else 1e-3
+        return shrink_toward(speaker_stats(clips, floor=floor), self.average_speaker)
 
     def prepare(self, features: np.ndarray, speaker: SpeakerStats | None) -> np.ndarray:
         """Raw features `(n, n_features)` -> the model's input (normalised as in training)."""

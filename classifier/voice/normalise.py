@@ -4,6 +4,12 @@ Voices differ more between people than one voice differs between moods, so a
 model judged on new speakers gains most from removing each speaker's own
 baseline. The statistics come from unlabelled clips of that speaker (an actor's
 clips in training, the user's enrolment clips at check-in): no labels are used.
+
+A few clips give noisy statistics, the spread especially: z-scoring with the
+plain statistics of 5 clips fell to 26% on held-out RAVDESS actors. So a new
+speaker's statistics are shrunk toward the average training speaker, as if
+`SHRINK_MEAN_CLIPS` / `SHRINK_SPREAD_CLIPS` clips of the average speaker were
+added (measured: 5 clips then give 55%, 20 clips 57%, none 49%).
 """
 
 from __future__ import annotations
@@ -15,8 +21,11 @@ import numpy as np
 
 from classifier.voice.errors import VoiceError
 
-# Fewer varied clips than this give noisy statistics (measured: 5 clips can hurt).
+# About this many varied clips keep most of the gain of per-speaker normalisation.
 RECOMMENDED_CLIPS = 20
+# Pseudo-clips of the average speaker blended into a new speaker's mean and spread.
+SHRINK_MEAN_CLIPS = 5
+SHRINK_SPREAD_CLIPS = 40
 # Floor for a feature's spread, relative to its spread across all speakers.
 _STD_FLOOR = 1e-3
 
@@ -87,6 +96,21 @@ def normalise_by_speaker(
         stats[int(speaker)] = s
         out[rows] = s.apply(features[rows])
     return out, stats
+
+
+def shrink_toward(
+    own: SpeakerStats,
+    average: SpeakerStats,
+    *,
+    mean_clips: int = SHRINK_MEAN_CLIPS,
+    spread_clips: int = SHRINK_SPREAD_CLIPS,
+) -> SpeakerStats:
+    """Blend a speaker's statistics from `own.n_clips` clips with the average speaker's."""
+    n = own.n_clips
+    mean = (n * own.mean + mean_clips * average.mean) / (n + mean_clips)
+    var = (n * own.std.astype(np.float64) ** 2 + spread_clips * average.std**2) / (n + spread_clips)
+    std = np.sqrt(var).astype(np.float32)
+    return SpeakerStats(mean=mean.astype(np.float32), std=std, n_clips=n)
 
 
 def generic_stats(per_speaker: dict[int, SpeakerStats]) -> SpeakerStats:

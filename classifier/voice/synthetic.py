@@ -72,7 +72,9 @@ def write_synthetic_ravdess(
 ) -> list[Path]:
     """Write a synthetic RAVDESS-named set under `root` (`Actor_XX/` folders or flat).
 
-    `takes` clips (at most 8) per actor and emotion. Returns the written paths.
+    `takes` clips (at most 8; at most 4 for neutral) per actor and emotion. With
+    24 actors and 8 takes this is RAVDESS's speech set in size: 1,440 clips.
+    Returns the written paths.
     """
     import soundfile
 
@@ -83,7 +85,8 @@ def write_synthetic_ravdess(
         folder = root / f"Actor_{actor:02d}" if layout == "actors" else root
         folder.mkdir(parents=True, exist_ok=True)
         for emotion in emotions:
-            for take in range(takes):
+            # RAVDESS has no strong neutral, so neutral has half the names (as in RAVDESS).
+            for take in range(min(takes, 4) if emotion == "neutral" else takes):
                 path = folder / f"{synthetic_name(emotion, actor, take)}{suffix}"
                 clip = synthetic_clip(emotion, actor, take, seconds=seconds, rate=rate)
                 soundfile.write(str(path), clip, rate)

@@ -145,3 +145,30 @@ def test_every_emotion_maps_to_a_product_quadrant() -> None:
     assert (pv, pa) == pytest.approx((0.3, 0.3))
     assert quadrant_of(pv, pa) == "sad"
     assert quadrant_of(0.9, 0.9) == "happy" and quadrant_of(0.2, 0.8) == "tense"
+
+
+def test_few_enrolment_clips_are_shrunk_toward_the_average_speaker() -> None:
+    from classifier.voice.normalise import SpeakerStats, shrink_toward
+
+    average = SpeakerStats(mean=np.zeros(2, np.float32), std=np.ones(2, np.float32), n_clips=0)
+    own = SpeakerStats(
+        mean=np.array([6.0, 6.0], np.float32), std=np.array([3.0, 3.0], np.float32), n_clips=5
+    )
+    few = shrink_toward(own, average, mean_clips=5, spread_clips=40)
+    np.testing.assert_allclose(few.mean, [3.0, 3.0])  # half own, half average
+    np.testing.assert_allclose(few.std, np.sqrt((5 * 9 + 40) / 45))
+    many = shrink_toward(
+        SpeakerStats(mean=own.mean, std=own.std, n_clips=10_000), average, mean_clips=5
+    )
+    np.testing.assert_allclose(many.mean, own.mean, rtol=1e-3)
+
+
+def test_a_model_without_enrolment_uses_the_average_speaker(synthetic_model_path: Path) -> None:
+    model = VoiceModel.load(synthetic_model_path)
+    assert model.speaker_from(np.zeros((0, 432), np.float32)) is None
+    vector = features_of(synthetic_clip("sad", 5, 0), "extended")[None, :]
+    np.testing.assert_allclose(
+        model.predict_proba(vector, None), model.predict_proba(vector, model.average_speaker)
+    )
+    stats = model.speaker_from(np.repeat(vector, 3, axis=0))
+    assert stats is not None and stats.n_clips == 3
