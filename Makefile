@@ -33,3 +33,8 @@ clean:
 .PHONY: demo-model
 demo-model: venv
 	$(BIN)/python -m classifier.demo_model --out classifier/data/demo-synthetic-tsception.pt
+
+# Requests of a playlist sync vs a naive replace-everything sync, against the local emulator.
+.PHONY: bench-sync
+bench-sync: venv
+	$(BIN)/python benchmarks/bench_sync.py
