@@ -64,6 +64,7 @@ def queue(
         p_arousal,
         count=count,
         toward=toward,
+        only_emotion=mood,
         play=play,
         dry_run=dry_run,
     )

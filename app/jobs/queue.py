@@ -71,12 +71,14 @@ def queue_for_mood(
     *,
     count: int = 10,
     toward: str | None = None,
+    only_emotion: str | None = None,
     play: bool = False,
     dry_run: bool = False,
 ) -> dict[str, Any]:
     """Queue (or with `play`, start playing) `count` tagged tracks matching the mood.
 
-    With `toward` (an emotion), the tracks walk from the mood to that emotion.
+    With `toward` (an emotion), the tracks walk from the mood to that emotion;
+    `only_emotion` keeps to tracks tagged with that emotion (`--mood`).
     """
     from app.db import repository
     from app.db.engine import open_store
@@ -87,7 +89,11 @@ def queue_for_mood(
     store = open_store(cfg.database_url)
     try:
         with store.session() as db:
-            rows = [r for r in repository.list_tracks(db) if r.valence is not None]
+            rows = [
+                r
+                for r in repository.list_tracks(db, emotion=only_emotion)
+                if r.valence is not None and r.arousal is not None
+            ]
             recent = _recent_uris(db)
     finally:
         store.close()

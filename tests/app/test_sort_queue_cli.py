@@ -75,6 +75,19 @@ def test_queue_mood_adds_tracks_of_that_emotion_to_the_player_queue(cli, store, 
     out = run_json(cli, "queue", "--mood", "calm", "--count", "2")
     assert {t["uri"] for t in out["tracks"]} == {uris[3], uris[7]}
     assert emu.player_queue() == [t["uri"] for t in out["tracks"]]
+    only_two = run_json(cli, "queue", "--mood", "sad", "--count", "5", "--dry-run")
+    assert [t["emotion"] for t in only_two["tracks"]] == ["sad", "sad"]  # no other emotion
+
+
+def test_sort_keeps_a_local_file_by_moving_instead_of_replacing(cli, store, emu) -> None:
+    uris = tag_tracks(store, emu, TAGS)
+    local = "spotify:local:Sample+Artist:Sample+Album:Home+Recording:200"
+    pid = emu.make_playlist("with a local file", [local, *uris[::-1]])
+    out = run_json(cli, "sort", pid, "--by", "valence")
+    final = emu.playlist_uris(pid)
+    assert not out["replace"] and final[-1] == local and out["untagged"] == 1
+    valence = {u: v for u, (v, _a, _c) in zip(uris, TAGS, strict=True)}
+    assert [valence[u] for u in final[:-1]] == sorted(valence.values(), reverse=True)
 
 
 def test_queue_play_starts_playback_and_toward_walks_to_the_target(cli, store, emu) -> None:
