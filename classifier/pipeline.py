@@ -20,12 +20,13 @@ from classifier.signal import (
     QualityThresholds,
     recording_windows,
 )
-from classifier.training import CalibrationResult, fine_tune
+from classifier.training import CalibrationResult, CalibrationSegment, fine_tune
 
 __all__ = [
     "MODEL_RATE_HZ",
     "MUSE_MODEL_CHANNELS",
     "CalibrationResult",
+    "CalibrationSegment",
     "Predictor",
     "QualityThresholds",
     "WindowResult",

@@ -105,7 +105,7 @@ def trainable_dimensions(ws: WindowSet, where: str) -> list[str]:
 def validation_split(ws: WindowSet, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Indices (train, validation) taken from this (training) set only.
 
-    With 5+ trials, whole trials are held out (no overlapping windows on both sides);
+    With 10+ trials, whole trials are held out (no overlapping windows on both sides);
     otherwise the last `fraction` of every trial, less the windows that overlap it.
     """
     idx = np.arange(len(ws))
@@ -113,7 +113,7 @@ def validation_split(ws: WindowSet, fraction: float, seed: int) -> tuple[np.ndar
         return idx, idx[:0]
     trials = np.unique(ws.trial)
     rng = np.random.default_rng(seed)
-    if len(trials) >= 5:
+    if len(trials) >= 10:
         n_val = max(1, int(round(fraction * len(trials))))
         val_trials = set(rng.choice(trials, size=n_val, replace=False).tolist())
         is_val = np.array([t in val_trials for t in ws.trial])

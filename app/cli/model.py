@@ -138,6 +138,8 @@ def evaluate(
     labels: LabelsOpt = None,
     folds: Annotated[int, typer.Option("--folds", min=2, help="k for trials/groupby-trial.")] = 5,
     epochs: EpochsOpt = 30,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 64,
+    lr: Annotated[float, typer.Option("--lr", help="Adam learning rate.")] = 1e-3,
     seed: SeedOpt = 0,
     accelerator: AccelOpt = "cpu",
     devices: DevicesOpt = "1",
@@ -165,6 +167,8 @@ def evaluate(
     source = _source(dreamer, recordings, labels, rate, stride, line_noise)
     config = TrainConfig(
         max_epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
         seed=seed,
         accelerator=accelerator,
         devices=_devices(devices),

@@ -1,0 +1,190 @@
+"""Training, evaluation protocols, calibration and the `emotune model` commands."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from app.cli.main import app
+from classifier.datasets import WindowSet
+from classifier.errors import ClassifierError
+from classifier.evaluation import binary_metrics, protocol_folds
+from classifier.model import DEMO_CHECKPOINT
+from classifier.pipeline import CalibrationSegment, Predictor, fine_tune
+from classifier.signal import MUSELSL_CHANNELS
+from classifier.synthetic import MOODS, synthetic_muse_eeg
+from classifier.training import TrainConfig, fit
+
+
+def toy_set(n_subjects: int = 2, n_trials: int = 3, per_trial: int = 5) -> WindowSet:
+    n = n_subjects * n_trials * per_trial
+    subject = np.repeat([f"s{i}" for i in range(n_subjects)], n_trials * per_trial).astype(object)
+    trial = np.array(
+        [f"{s}/t{(i // per_trial) % n_trials}" for i, s in enumerate(subject)], dtype=object
+    )  # noqa: E501
+    return WindowSet(
+        data=np.random.default_rng(0).normal(0, 10, (n, 4, 512)).astype(np.float32),
+        valence=np.tile([4.0, 2.0, 5.0], n // 3),
+        arousal=np.tile([1.0, 5.0, 3.0], n // 3),
+        subject=subject,
+        trial=trial,
+        position=np.tile(np.arange(per_trial), n // per_trial),
+        rejected=np.zeros(n, dtype=bool),
+    )
+
+
+def test_protocols_hold_out_subjects_trials_or_trial_ends() -> None:
+    ws = toy_set()
+    loso = protocol_folds(ws, "loso")
+    assert [held for _, _, held in loso] == [["s0"], ["s1"]]
+    for train, test, _ in loso:
+        assert not set(ws.subject[train]) & set(ws.subject[test])
+    for train, test, _ in protocol_folds(ws, "trials", k=3):
+        assert not set(ws.trial[train]) & set(ws.trial[test])
+    folds = protocol_folds(ws, "groupby-trial", k=5)
+    assert len(folds) == 5
+    last_train, last_test, _ = folds[-1]
+    assert set(ws.position[last_test]) == {4}  # the end of every trial
+    assert set(ws.trial[last_test]) == set(ws.trial)  # every trial on both sides
+    tested = np.sort(np.concatenate([test for _, test, _ in folds]))
+    assert np.array_equal(tested, np.arange(len(ws)))
+
+
+def test_one_subject_cannot_be_left_out() -> None:
+    ws = toy_set(n_subjects=1)
+    with pytest.raises(ClassifierError, match="needs 2\\+ subjects"):
+        protocol_folds(ws, "loso")
+
+
+def test_metrics_report_the_majority_rate_of_the_split() -> None:
+    m = binary_metrics(np.array([1, 1, 1, 0]), np.array([1, 1, 1, 1]))
+    assert m["accuracy"] == 0.75 and m["majority_rate"] == 0.75
+    assert m["balanced_accuracy"] == 0.5 and m["macro_f1"] == pytest.approx(0.4286, abs=1e-4)
+
+
+def test_a_single_class_training_set_is_a_one_line_error() -> None:
+    ws = toy_set()
+    ws.valence[:] = 4.0
+    with pytest.raises(ClassifierError, match="every valence rating is high") as exc:
+        fit(ws, TrainConfig(max_epochs=1, progress=False), where="labels.csv")
+    assert "labels.csv" in str(exc.value) and "\n" not in str(exc.value)
+
+
+def run(cli: CliRunner, *args: str) -> tuple[int, str, str]:
+    result = cli.invoke(app, list(args))
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_model_train_list_use_on_synthetic_recordings(
+    cli: CliRunner, synthetic_recordings: Path
+) -> None:
+    code, out, err = run(
+        cli, "model", "train", "--recordings", str(synthetic_recordings),
+        "--labels", str(synthetic_recordings / "labels.csv"), "--epochs", "3", "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    trained = json.loads(out)
+    assert trained["active"] and trained["synthetic"] and "synthetic" in trained["name"]
+    assert trained["dimensions"] == ["valence", "arousal"]
+    predictor = Predictor.load(trained["path"])
+    assert predictor.checkpoint["trained_on"]["synthetic"] is True
+    assert predictor.checkpoint["trained_on"]["subjects"] == ["s0", "s1", "s2"]
+
+    code, out, _ = run(cli, "model", "add", "--demo", "--json")
+    demo = json.loads(out)
+    assert code == 0 and not demo["active"]  # a model is already active
+    code, out, _ = run(cli, "model", "list", "--json")
+    listed = json.loads(out)
+    assert [(m["id"], m["active"]) for m in listed] == [(trained["id"], True), (demo["id"], False)]
+    code, _, _ = run(cli, "model", "use", str(demo["id"]))
+    assert code == 0
+    _, out, _ = run(cli, "model", "list", "--json")
+    assert [m["active"] for m in json.loads(out)] == [False, True]
+    code, _, err = run(cli, "model", "use", "999")
+    assert code == 1 and "no EEG model with id 999" in err and err.count("\n") == 1
+
+
+def test_model_evaluate_loso_beats_the_majority_rate(
+    cli: CliRunner, synthetic_recordings: Path, tmp_path: Path
+) -> None:
+    plot = tmp_path / "confusion.png"
+    code, out, err = run(
+        cli, "model", "evaluate", "--recordings", str(synthetic_recordings),
+        "--labels", str(synthetic_recordings / "labels.csv"), "--protocol", "loso",
+        "--epochs", "8", "--batch-size", "16", "--plot", str(plot), "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["protocol"] == "loso" and report["synthetic"] is True
+    for dim in ("valence", "arousal"):
+        r = report[dim]
+        assert set(r) >= {"accuracy", "balanced_accuracy", "macro_f1", "majority_rate", "folds"}
+        assert [f["held_out"] for f in r["folds"]] == [["s0"], ["s1"], ["s2"]]
+        assert r["accuracy"] > r["majority_rate"] + 0.1, (dim, r)
+        assert all(0 <= f["majority_rate"] <= 1 for f in r["folds"])
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_groupby_trial_says_it_mixes_trials(cli: CliRunner, synthetic_recordings: Path) -> None:
+    code, out, err = run(
+        cli, "model", "evaluate", "--recordings", str(synthetic_recordings),
+        "--labels", str(synthetic_recordings / "labels.csv"), "--protocol", "groupby-trial",
+        "--folds", "2", "--epochs", "1", "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    report = json.loads(out)
+    assert "mixed into both sides" in report["note"]
+    assert len(report["valence"]["folds"]) == 2
+
+
+def test_bad_training_input_is_one_line_on_the_cli(cli: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "labels.csv").write_text("file,subject,valence,arousal\nmissing.csv,a,3,3\n")
+    code, _, err = run(
+        cli,
+        "model",
+        "train",
+        "--recordings",
+        str(tmp_path),
+        "--labels",
+        str(tmp_path / "labels.csv"),  # noqa: E501
+    )
+    assert code == 1
+    assert "file 'missing.csv' is not in" in err and err.count("\n") == 1
+    code, _, err = run(cli, "model", "train", "--recordings", str(tmp_path))
+    assert code == 1 and "--labels" in err
+    code, _, err = run(cli, "model", "evaluate", "--protocol", "kfold", "--dreamer", "x.mat")
+    assert code == 1 and "unknown protocol" in err
+
+
+def test_fine_tune_reports_held_out_tracks_and_writes_a_checkpoint(tmp_path: Path) -> None:
+    segments = []
+    for i, mood in enumerate(["happy", "sad", "calm", "tense", "happy", "sad", "calm", "tense"]):
+        x = synthetic_muse_eeg(8, mood, seed=100 + i, subject=42)
+        valence, arousal = MOODS[mood]
+        segments.append(
+            CalibrationSegment(
+                samples=x,
+                timestamps=np.arange(len(x)) / 256,
+                channel_labels=MUSELSL_CHANNELS,
+                rate_hz=256.0,
+                valence=valence,
+                arousal=arousal,
+                group=f"track-{i}",
+            )  # fmt: skip
+        )
+    config = TrainConfig(max_epochs=2, lr=3e-4, patience=2, progress=False)
+    result = fine_tune(DEMO_CHECKPOINT, segments, tmp_path / "calibrated.pt", config=config)
+    assert len(result.held_out) == 2
+    assert result.metrics["protocol"] == "held-out tracks"
+    for dim in ("valence", "arousal"):
+        figures = result.metrics[dim]
+        assert {"accuracy", "majority_rate", "base_accuracy"} <= set(figures)
+    calibrated = Predictor.load(result.path)
+    assert calibrated.checkpoint["trained_on"]["calibrated"] is True
+    assert calibrated.model_name == "demo-synthetic-tsception-calibrated"
