@@ -97,6 +97,46 @@ class EmulatorHandle:
 
         return self._locked(add)
 
+    def add_episodes(self, durations_ms: list[int]) -> list[str]:
+        """Add synthetic podcast episodes (ms durations); returns their ids."""
+
+        def add() -> list[str]:
+            episodes = [
+                SampleTrack(
+                    id=random_id(self.world.rng),
+                    name=f"Sample Episode {i + 1}",
+                    duration_ms=d,
+                    album_id="2" * 22,
+                    album_name="Sample Show",
+                    kind="episode",
+                )
+                for i, d in enumerate(durations_ms)
+            ]
+            return self.world.add_tracks(episodes)
+
+        return self._locked(add)
+
+    def queue_ad(self, duration_ms: int = 15_000) -> str:
+        """Play an ad of `duration_ms` next (currently-playing then says "ad", item null)."""
+
+        def add() -> str:
+            ad = SampleTrack(random_id(self.world.rng), "Ad", duration_ms, kind="ad")
+            self.world.library[ad.uri] = ad
+            self.world.advance()
+            self.world.player.queue.insert(0, ad.uri)
+            return ad.uri
+
+        return self._locked(add)
+
+    def set_rate_limit(self, requests: int | None, window_s: float = 30.0) -> None:
+        """At most `requests` Web API requests per rolling `window_s`; then 429 + Retry-After."""
+
+        def set_() -> None:
+            self.world.rate_limit = None if requests is None else (requests, window_s)
+            self.world.request_times.clear()
+
+        self._locked(set_)
+
     def playlist_uris(self, playlist_id: str) -> list[str]:
         return self._locked(lambda: [e.uri for e in self.world.playlists[playlist_id].items])
 
@@ -226,11 +266,13 @@ def start_emulator(
     seed: int = 2026,
     token_lifetime_s: int = 3600,
     clock: Callable[[], float] | None = None,
+    rate_limit: tuple[int, float] | None = None,
 ) -> EmulatorHandle:
     """Start an emulator on 127.0.0.1:`port` (0 picks a free port) in a daemon thread.
 
     `speed` scales the virtual player's clock (10.0 plays a 30 s track in 3 s);
-    `tracks` replaces the sample library (e.g. a few short tracks for a test).
+    `tracks` replaces the sample library (e.g. a few short tracks for a test);
+    `rate_limit=(n, window_s)` answers 429 + Retry-After beyond n requests per window.
     """
     import time
 
@@ -245,6 +287,7 @@ def start_emulator(
     server = EmulatorServer(port, world)
     handle_url = f"http://127.0.0.1:{server.server_address[1]}"
     world.base_url = handle_url
+    world.rate_limit = rate_limit
     thread = threading.Thread(
         target=server.serve_forever,
         kwargs={"poll_interval": 0.05},  # so stop() returns quickly

@@ -129,6 +129,10 @@ class Handler(BaseHTTPRequestHandler):
         world = self.server.world
         with self.server.lock:
             fault = world.take_fault(method, parts.path)
+            if fault is None and parts.path.startswith("/v1/"):
+                wait_s = world.rate_limited()
+                if wait_s is not None:
+                    fault = st.Fault("429", retry_after_s=wait_s)
         if fault is not None and fault.kind == "slow":
             time.sleep(fault.delay_s)
             fault = None

@@ -147,6 +147,9 @@ class World:
         self.tokens: dict[str, Token] = {}
         self.refresh_tokens: dict[str, tuple[str, frozenset[str]]] = {}
         self.faults: list[Fault] = []
+        # Spotify limits over a rolling 30 s window; None = no limit (faults still apply).
+        self.rate_limit: tuple[int, float] | None = None
+        self.request_times: list[float] = []
         self.devices_active = True
         self.has_device = True
         self.player = Player()
@@ -301,10 +304,55 @@ class World:
             )
         return body
 
+    def episode_json(self, t: SampleTrack) -> dict[str, Any]:
+        show_id = t.album_id or "0" * 22
+        show = {
+            "available_markets": ["SE"],
+            "copyrights": [],
+            "description": "A synthetic sample show.",
+            "html_description": "<p>A synthetic sample show.</p>",
+            "explicit": False,
+            "external_urls": {"spotify": f"https://open.spotify.com/show/{show_id}"},
+            "href": self._api(f"shows/{show_id}"),
+            "id": show_id,
+            "images": [],
+            "is_externally_hosted": False,
+            "languages": ["en"],
+            "media_type": "audio",
+            "name": t.album_name or "Sample Show",
+            "publisher": "emotune sandbox",
+            "total_episodes": 1,
+            "type": "show",
+            "uri": f"spotify:show:{show_id}",
+        }
+        return {
+            "audio_preview_url": None,
+            "description": "A synthetic sample episode.",
+            "html_description": "<p>A synthetic sample episode.</p>",
+            "duration_ms": t.duration_ms,
+            "explicit": False,
+            "external_urls": {"spotify": f"https://open.spotify.com/episode/{t.id}"},
+            "href": self._api(f"episodes/{t.id}"),
+            "id": t.id,
+            "images": [],
+            "is_externally_hosted": False,
+            "is_playable": True,
+            "languages": ["en"],
+            "name": t.name,
+            "release_date": "2024-01-01",
+            "release_date_precision": "day",
+            "type": "episode",
+            "uri": t.uri,
+            "show": show,
+        }
+
     def track_json(self, uri: str) -> dict[str, Any] | None:
+        """The TrackObject (or EpisodeObject) of `uri`; None for ads and unknown URIs."""
         t = self.library.get(uri)
-        if t is None:
+        if t is None or t.kind == "ad":
             return None
+        if t.kind == "episode":
+            return self.episode_json(t)
         artists = [
             {
                 "external_urls": {"spotify": f"https://open.spotify.com/artist/{aid}"},
@@ -449,7 +497,7 @@ class World:
         if len(uris) > MAX_WRITE_ITEMS:
             return error(400, f"Too many items. The maximum is {MAX_WRITE_ITEMS}")
         for u in uris:
-            if u not in self.library:
+            if u not in self.library or self.library[u].kind == "ad":
                 return error(400, f"Invalid or unknown URI: {u}")
         return None
 
@@ -713,6 +761,18 @@ class World:
         )
 
     # --- faults ------------------------------------------------------------------
+
+    def rate_limited(self) -> int | None:
+        """Seconds to wait when the rolling window is full (the request is not counted)."""
+        if self.rate_limit is None:
+            return None
+        limit, window_s = self.rate_limit
+        now = self.clock()
+        self.request_times = [t for t in self.request_times if t > now - window_s]
+        if len(self.request_times) >= limit:
+            return max(1, int(self.request_times[0] + window_s - now + 0.999))
+        self.request_times.append(now)
+        return None
 
     def take_fault(self, method: str, path: str) -> Fault | None:
         for f in self.faults:

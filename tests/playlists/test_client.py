@@ -200,3 +200,27 @@ def test_playlist_id_from_url_uri_or_id() -> None:
         assert playlist_id_from(text) == pid
     with pytest.raises(PlaylistsError, match="not a playlist"):
         playlist_id_from("https://example.com/x")
+
+
+def test_episodes_in_playlists_and_ads_in_the_player(emu, client) -> None:
+    [episode] = emu.add_episodes([60_000])
+    tracks = uris(emu, 0, 2)
+    pid = emu.make_playlist("mixed", [tracks[0], f"spotify:episode:{episode}", tracks[1]])
+    items = client.playlist_items(pid)
+    assert [i.item_type for i in items] == ["track", "episode", "track"]
+    assert items[1].track_id is None and items[1].artists == ("Sample Show",)
+    client.start_playback(tracks[:1])
+    emu.queue_ad(5_000)
+    client.next_track()
+    ad = client.playback_state()
+    assert ad.item_type == "ad" and ad.track_id is None and ad.uri is None and ad.is_playing
+
+
+def test_a_rolling_window_rate_limit_is_waited_out(tmp_path) -> None:
+    with start_emulator(rate_limit=(3, 1.0)) as emu:
+        client = logged_in_client(emu, tmp_path / "t.json", policy=FAST)
+        t0 = time.monotonic()
+        for _ in range(5):
+            assert client.me()["id"] == "emulator-user"
+        assert 0.9 < time.monotonic() - t0 < 4.0
+        assert any(e.status == 429 for e in emu.exchanges())

@@ -61,6 +61,8 @@ def drive_every_route(emu, client) -> None:
     pl = client.create_playlist("emotune · happy", description="synthetic test")
     client.add_items(pl.id, uris[:100])
     client.add_items(pl.id, uris[100:120], position=3)
+    [episode] = emu.add_episodes([90_000])
+    client.add_items(pl.id, [f"spotify:episode:{episode}"], position=1)  # an EpisodeObject too
     client.playlist_items(pl.id)
     info = client.playlist(pl.id)
     snap = client.reorder_items(pl.id, 0, 10, 2, info.snapshot_id)
