@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from playlists.errors import PlaylistsError
+from playlists.errors import PlaylistsError, SpotifyNotFound
 
 # The fewest scopes the commands need: read and write the user's playlists
 # (public ones too, for `sort`), read the player (listening), control it (queue).
@@ -409,7 +409,7 @@ class SpotifyClient:
                 "the playlist changed while emotune was editing it; run the command again"
             )
         if status == 404:
-            return PlaylistsError(f"Spotify has no such thing ({path}); check the id or link")
+            return SpotifyNotFound(f"Spotify has no such thing ({path}); check the id or link")
         return PlaylistsError(f"Spotify refused the request: HTTP {status} {message}")
 
     # --- account -------------------------------------------------------------------
@@ -449,10 +449,8 @@ class SpotifyClient:
                 playlist_id,
                 fields="id,name,owner(id),snapshot_id,collaborative,public,items(total),tracks(total)",
             )
-        except PlaylistsError as exc:
-            if "has no such thing" in str(exc):
-                return None
-            raise
+        except SpotifyNotFound:
+            return None
         return parse_playlist_info(raw) if raw else None
 
     def playlist_items(self, playlist_id: str) -> list[PlaylistItem]:

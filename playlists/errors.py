@@ -10,3 +10,7 @@ class PlaylistsError(Exception):
 
     The message says what happened and the next step.
     """
+
+
+class SpotifyNotFound(PlaylistsError):
+    """Spotify answered 404 for a thing that is not a device (e.g. a deleted playlist)."""

@@ -88,9 +88,9 @@ class Fault:
     method: str | None = None
 
     def matches(self, method: str, path: str) -> bool:
-        return (self.method is None or self.method == method) and (
-            self.path is None or self.path in path
-        )
+        """Web API requests by default; accounts endpoints only when `path` names them."""
+        where = path.startswith("/v1/") if self.path is None else self.path in path
+        return where and (self.method is None or self.method == method)
 
 
 @dataclass
