@@ -67,8 +67,8 @@ class ListenRecord:
 class Placement(Enum):
     INSIDE = "inside"  # wholly inside one playing segment of a listen
     PENDING = "pending"  # ends after the last poll: ask again later
-    TRANSITION = "transition"  # overlaps a listen but crosses a pause, seek or track change
-    OUTSIDE = "outside"  # nothing taggable was playing
+    TRANSITION = "transition"  # partly playing: crosses a pause, seek or track change
+    OUTSIDE = "outside"  # nothing taggable was playing (or the track was paused) throughout
 
 
 @dataclass(frozen=True)
@@ -158,9 +158,9 @@ class PlaybackTimeline:
                 if seg.start <= start and end <= seg.end:
                     return Placement.INSIDE, listen
         for listen in reversed(self.listens):
-            listen_end = listen.ended_at if listen.ended_at is not None else self.last_poll_at
-            if start < listen_end and end > listen.started_at:
-                return Placement.TRANSITION, listen
+            for seg in listen.segments:
+                if start < seg.end and end > seg.start:  # partly playing: crosses an edge
+                    return Placement.TRANSITION, listen
         return Placement.OUTSIDE, None
 
     # --- internals -------------------------------------------------------------
@@ -227,6 +227,7 @@ def place_window(
             if seg_start <= start and end <= seg_end:
                 return Placement.INSIDE, listen
     for listen in listens:
-        if start < listen.ended_at and end > listen.started_at:
-            return Placement.TRANSITION, listen
+        for seg_start, seg_end in listen.segments:
+            if start < seg_end and end > seg_start:
+                return Placement.TRANSITION, listen
     return Placement.OUTSIDE, None

@@ -69,26 +69,28 @@ def publish(
 ) -> int:
     """Push `chunks` ([12, C] µV arrays, in order) in real time × `speed`; returns samples sent.
 
-    Each chunk is stamped like a muselsl packet: its last sample at the send
-    time, earlier samples spaced 1/rate back. Pacing follows an absolute
-    schedule so the rate does not drift with sleep jitter.
+    Stamps follow muselsl: it de-jitters Bluetooth arrival times with a
+    recursive least-squares fit of time against sample index, so sample k is
+    stamped start + k × period. Here the fit is exact (start + k / rate, scaled
+    by `speed`), and pacing follows the same absolute schedule, so neither the
+    rate nor the stamps drift with sleep jitter or a busy CPU.
     """
     pylsl = import_pylsl()
 
     outlet = make_muse_outlet(cfg)
     clock = pylsl.local_clock if cfg.lsl_time else time.time
-    period = 1.0 / cfg.rate_hz
+    period = 1.0 / cfg.rate_hz / speed
     sent = 0
     t0 = time.perf_counter()
+    first_stamp = clock()
     for chunk in chunks:
         if should_stop():
             break
-        due = t0 + (sent + len(chunk)) * period / speed
+        due = t0 + (sent + len(chunk)) * period
         delay = due - time.perf_counter()
         if delay > 0:
             time.sleep(delay)
-        now = clock()
-        stamps = now - (len(chunk) - 1 - np.arange(len(chunk))) * period
+        stamps = first_stamp + (sent + np.arange(len(chunk))) * period
         for row, stamp in zip(chunk, stamps, strict=True):
             outlet.push_sample(row.astype(np.float32).tolist(), float(stamp))
         sent += len(chunk)

@@ -1,0 +1,84 @@
+"""Pieces of the end-to-end listening tests: emulator login, simulator and listener processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from playlists.emulator import SampleTrack
+
+# Made-up 22-character ids: these tracks exist only in the test's emulator.
+SYNTHETIC_TRACK_IDS = ("0SynthHappyTrack000001", "0SynthSadTrack00000002", "0SynthTenseTrack000003")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def synthetic_tracks(moods: list[str], duration_ms: int) -> list[SampleTrack]:
+    return [
+        SampleTrack(
+            id=SYNTHETIC_TRACK_IDS[i],
+            name=f"Synthetic {mood} track",
+            duration_ms=duration_ms,
+            artists=(("0SynthArtist0000000001", "Synthetic Artist"),),
+        )
+        for i, mood in enumerate(moods)
+    ]
+
+
+def login_to_emulator(monkeypatch, emulator_url: str) -> None:
+    """Point emotune at the emulator and complete the real PKCE flow headlessly."""
+    from app.config import load_settings
+    from app.spotify import login
+
+    monkeypatch.setenv("EMOTUNE_SPOTIFY_URL", emulator_url)
+    monkeypatch.setenv("SPOTIPY_REDIRECT_URI", f"http://127.0.0.1:{free_port()}/callback")
+    login(
+        load_settings(),
+        open_url=lambda url: urllib.request.urlopen(url, timeout=10).read(),
+        show=lambda text: None,
+        timeout_s=20,
+    )
+
+
+def start_simulator(args: list[str], source_id: str) -> subprocess.Popen:
+    """`emotune simulate muse ...` as its own process (a real LSL outlet)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "app", "simulate", "muse", "--source-id", source_id, *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def start_listener(args: list[str], events: Path) -> subprocess.Popen:
+    """`emotune listen --json ...` as its own process, events to a file."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "app", "listen", "--json", *args],
+        stdout=events.open("w"),
+        stderr=subprocess.PIPE,
+        env=dict(os.environ),
+        text=True,
+    )
+
+
+def wait_for_stream(source_id: str, timeout_s: float = 20.0) -> None:
+    from classifier.lsl_discovery import find_streams
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if any(s.source_id == source_id for s in find_streams("Muse", timeout_s=1.0)):
+            return
+    raise AssertionError(f"simulated stream {source_id} never appeared")
+
+
+def read_events(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]

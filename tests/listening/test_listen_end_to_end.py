@@ -1,0 +1,140 @@
+"""End to end: simulated headset over real LSL + the emulator's player + the real `emotune listen`.
+
+Everything is a separate real part: the simulated Muse is `emotune simulate muse` in its own
+process (SYNTHETIC EEG), the Spotify emulator is an HTTP server spotipy talks to, and the
+listener is `emotune listen --json` in its own process writing to a real SQLite store.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import numpy as np
+from sqlalchemy import select
+
+from app.config import load_settings
+from app.db.models import Listen, ListeningSession, StreamGap, Track, TrackTag, WindowPrediction
+from app.spotify import client_from_settings
+from classifier.raw_store import read_fif
+from playlists.emulator import start_emulator
+from tests.listening.e2e_helpers import (
+    login_to_emulator,
+    read_events,
+    start_listener,
+    start_simulator,
+    synthetic_tracks,
+    wait_for_stream,
+)
+
+SPEED = 4.0  # the emulator plays 4 track-seconds per wall second
+TRACK_WALL_S = 16.0
+
+
+def test_three_tracks_three_moods_three_tags(monkeypatch, store, seeded_untrained_model, tmp_path):
+    moods = ["happy", "sad", "tense"]
+    tracks = synthetic_tracks(moods, duration_ms=int(TRACK_WALL_S * SPEED * 1000))
+    source_id = f"MuseE2E-{uuid.uuid4().hex[:6]}"
+    lead_s = 3.0  # the simulator runs this long before playback starts
+    script = tmp_path / "moods.txt"
+    script.write_text(
+        "\n".join(f"{lead_s + i * TRACK_WALL_S:g} {m}" for i, m in enumerate(moods)).replace(
+            f"{lead_s:g} happy", "0 happy"
+        )
+    )
+    with start_emulator(speed=SPEED, tracks=tracks) as emulator:
+        login_to_emulator(monkeypatch, emulator.url)
+        simulator = start_simulator(["--script", str(script), "--counter"], source_id)
+        try:
+            wait_for_stream(source_id)
+            events_path = tmp_path / "events.jsonl"
+            listener = start_listener(
+                ["--duration", str(3 * TRACK_WALL_S + 6), "--playback-rate", str(SPEED),
+                 "--min-windows", "5"],
+                events_path,
+            )  # fmt: skip
+            time.sleep(lead_s - 0.5)
+            client_from_settings(load_settings()).start_playback([t.uri for t in tracks])
+            _, stderr = listener.communicate(timeout=3 * TRACK_WALL_S + 60)
+            assert listener.returncode == 0, stderr
+        finally:
+            simulator.kill()
+            simulator.wait()
+
+    events = read_events(events_path)
+    assert [e["track"] for e in events if e["event"] == "listen_start"] == [t.name for t in tracks]
+    with store.session() as db:
+        listens = list(db.scalars(select(Listen).order_by(Listen.started_at)))
+        assert [db.get(Track, li.track_id).spotify_id for li in listens] == [t.id for t in tracks]
+        for listen in listens:
+            windows = list(
+                db.scalars(select(WindowPrediction).where(WindowPrediction.listen_id == listen.id))
+            )
+            assert len(windows) >= 8, listen.id
+            # Every window credited to a listen lies wholly inside one of its playing segments.
+            for w in windows:
+                assert any(a <= w.start_time and w.end_time <= b for a, b in listen.segments)
+        assert listens[0].completed and listens[1].completed
+        tags = list(db.scalars(select(TrackTag)))
+        assert len(tags) == 3 and all(t.source == "eeg" for t in tags)
+        session = db.scalar(select(ListeningSession))
+        assert session.ended_at is not None and session.stream_clock == "unix"
+        raw = read_fif(__import__("pathlib").Path(session.raw_path))
+    # The sample counter in AUX: the stored raw EEG has every sample, in order.
+    counter = raw.samples[:, raw.channel_labels.index("Right AUX")]
+    np.testing.assert_allclose(np.diff(counter), 1.0, atol=1e-6)
+    assert {e["event"] for e in events} >= {"session", "window", "listen_end", "tag", "session_end"}
+
+
+def test_outlet_killed_mid_track_and_nan_bursts(
+    monkeypatch, store, seeded_untrained_model, tmp_path
+):
+    """The headset's stream dies mid-track and comes back with NaN bursts: the session goes on."""
+    [track] = synthetic_tracks(["happy"], duration_ms=int(40 * SPEED * 1000))
+    source_id = f"MuseE2E-{uuid.uuid4().hex[:6]}"
+    with start_emulator(speed=SPEED, tracks=[track]) as emulator:
+        login_to_emulator(monkeypatch, emulator.url)
+        first = start_simulator(["--mood", "happy"], source_id)
+        try:
+            wait_for_stream(source_id)
+            events_path = tmp_path / "events.jsonl"
+            listener = start_listener(
+                ["--duration", "34", "--playback-rate", str(SPEED), "--min-windows", "3"],
+                events_path,
+            )
+            time.sleep(1.0)
+            client_from_settings(load_settings()).start_playback([track.uri])
+            time.sleep(11.0)
+            first.kill()  # the headset drops out mid-track ...
+            first.wait()
+            time.sleep(6.0)
+            # ... and comes back (same source id, as a restarted `muselsl stream`), with NaN bursts
+            second = start_simulator(["--mood", "happy", "--nan-every", "8"], source_id)
+            _, stderr = listener.communicate(timeout=90)
+            assert listener.returncode == 0, stderr
+        finally:
+            first.kill()
+            if "second" in locals():
+                second.kill()
+                second.wait()
+
+    events = read_events(events_path)
+    with store.session() as db:
+        [gap] = list(db.scalars(select(StreamGap)))
+        assert gap.ended_at is not None and 4.0 < gap.ended_at - gap.started_at < 15.0
+        [listen] = list(db.scalars(select(Listen)))
+        windows = list(db.scalars(select(WindowPrediction).order_by(WindowPrediction.start_time)))
+        # No window spans the gap: each lies in the stream before it or after it.
+        assert all(
+            w.end_time <= gap.started_at + 1e-6 or w.start_time >= gap.ended_at - 1e-6
+            for w in windows
+        )
+        before = [w for w in windows if w.end_time <= gap.started_at + 1e-6]
+        after = [w for w in windows if w.start_time >= gap.ended_at - 1e-6]
+        assert before and after
+        rejected = [w for w in after if w.rejected]
+        assert rejected and all(w.reject_reason.startswith("NaN/inf") for w in rejected)
+        assert all(w.p_valence is None for w in rejected)
+        assert any(not w.rejected and w.listen_id == listen.id for w in after)
+        assert db.get(TrackTag, listen.track_id) is not None  # the track is still tagged
+    assert [e["event"] for e in events].count("gap") == 1
