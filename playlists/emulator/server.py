@@ -205,15 +205,7 @@ class Handler(BaseHTTPRequestHandler):
         out_headers = dict(headers)
         if body is not None:
             out_headers["Content-Type"] = "application/json; charset=utf-8"
-        try:
-            self.send_response(status)
-            for k, v in out_headers.items():
-                self.send_header(k, v)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (a timeout test): nothing to answer
+        # Logged before it is sent, so a test that got the answer also sees the entry.
         exchange = Exchange(
             method=method,
             path=path,
@@ -228,3 +220,12 @@ class Handler(BaseHTTPRequestHandler):
             self.server.log.append(exchange)
             if len(self.server.log) > LOG_LIMIT:
                 del self.server.log[: LOG_LIMIT // 2]
+        try:
+            self.send_response(status)
+            for k, v in out_headers.items():
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (a timeout test): nothing to answer

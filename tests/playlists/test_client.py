@@ -107,19 +107,30 @@ def test_items_of_someone_elses_playlist_are_a_clear_error(emu, client) -> None:
 
 
 def test_player_follows_wall_clock_time_times_speed(tmp_path: Path) -> None:
-    with start_emulator(speed=20.0, tracks=[]) as emu:
-        short = emu.add_tracks([2000, 3000])
+    speed = 10.0
+    with start_emulator(speed=speed, tracks=[]) as emu:
+        short = emu.add_tracks([2000, 30_000])
         client = logged_in_client(emu, tmp_path / "t.json")
         assert client.playback_state() is None
+        t0 = time.time()
         client.start_playback([f"spotify:track:{i}" for i in short])
-        time.sleep(0.05)
+        t1 = time.time()
+
+        def progress_bounds(state) -> tuple[float, float]:
+            """Track time since play, from the server's timestamp, given play began in [t0, t1]."""
+            now = state.timestamp_ms / 1000
+            return (now - t1) * speed * 1000 - 1, (now - t0) * speed * 1000 + 1
+
         state = client.playback_state()
-        assert state is not None and state.is_playing and state.track_id == short[0]
-        assert 0 < state.progress_ms < 2000
+        low, high = progress_bounds(state)
+        assert state.is_playing and state.track_id == short[0]
+        assert low <= state.progress_ms <= high
         assert abs(state.timestamp_ms - time.time() * 1000) < 1000
-        time.sleep(0.12)  # 2.4 s of player time: into the second track
+        time.sleep(0.3)  # 3 s of player time: 1 s into the second track
         state = client.playback_state()
-        assert state.track_id == short[1] and 0 < state.progress_ms < 1500
+        low, high = progress_bounds(state)
+        assert state.track_id == short[1] and state.duration_ms == 30_000
+        assert low - 2000 <= state.progress_ms <= high - 2000
         client.pause()
         paused = client.playback_state()
         time.sleep(0.05)
@@ -156,16 +167,16 @@ def test_429_honours_retry_after_then_gives_up_naming_the_wait(emu, client) -> N
 
 
 def test_5xx_and_slow_responses_retry_a_bounded_number_of_times(emu, tmp_path) -> None:
-    policy = RetryPolicy(max_retries=2, backoff_s=0.01, timeout_s=0.3)
+    policy = RetryPolicy(max_retries=2, backoff_s=0.01, timeout_s=0.5)
     client = logged_in_client(emu, tmp_path / "t.json", policy=policy)
     emu.inject_fault("500", times=2)
     assert client.me()["id"] == "emulator-user"
     emu.inject_fault("503", times=3)
     with pytest.raises(PlaylistsError, match="HTTP 503 3 times"):
         client.me()
-    emu.inject_fault("slow", delay_s=0.6, times=1)
+    emu.inject_fault("slow", delay_s=1.0, times=1)
     assert client.me()["id"] == "emulator-user"  # the timed-out request was retried
-    emu.inject_fault("slow", delay_s=0.6, times=3)
+    emu.inject_fault("slow", delay_s=1.0, times=3)
     with pytest.raises(PlaylistsError, match="timed out 3 times"):
         client.me()
 
