@@ -75,25 +75,40 @@ def resample_factors(rate_hz: float, target_hz: float = MODEL_RATE_HZ) -> tuple[
     return frac.numerator, frac.denominator
 
 
-def resample(samples: np.ndarray, rate_hz: float, target_hz: float = MODEL_RATE_HZ) -> np.ndarray:
-    """Polyphase resampling along axis 0 ([n, C] at rate_hz -> [m, C] at target_hz, float32)."""
-    from scipy.signal import resample_poly
-
-    up, down = resample_factors(rate_hz, target_hz)
-    if up == down:
-        return samples.astype(np.float32, copy=False)
-    return resample_poly(samples, up, down, axis=0).astype(np.float32)
-
-
 @lru_cache(maxsize=16)
-def _filter_sos(rate_hz: float, line_noise_hz: float, band: tuple[float, float]) -> np.ndarray:
-    from scipy.signal import butter, iirnotch, tf2sos
+def _filter_bank(
+    rate_hz: float, line_noise_hz: float, band: tuple[float, float]
+) -> tuple[np.ndarray, np.ndarray]:
+    """(sos [S, 6], initial-state template [S, 2]) of the band-pass + notch, designed once."""
+    from scipy.signal import butter, iirnotch, sosfilt_zi, tf2sos
 
     sos = butter(4, band, btype="bandpass", fs=rate_hz, output="sos")
     if 0 < line_noise_hz < rate_hz / 2:
         b, a = iirnotch(line_noise_hz, Q=30.0, fs=rate_hz)
         sos = np.vstack([sos, tf2sos(b, a)])
-    return sos
+    return sos, sosfilt_zi(sos)
+
+
+@lru_cache(maxsize=16)
+def _antialias_fir(up: int, down: int) -> np.ndarray:
+    """The FIR `resample_poly` would design (Kaiser, beta 5), designed once, not per call."""
+    from scipy.signal import firwin
+
+    max_rate = max(up, down)
+    return firwin(2 * 10 * max_rate + 1, 1.0 / max_rate, window=("kaiser", 5.0))
+
+
+def resample(
+    samples: np.ndarray, rate_hz: float, target_hz: float = MODEL_RATE_HZ, *, axis: int = 0
+) -> np.ndarray:
+    """Polyphase resampling along `axis` ([n, C] at rate_hz -> [m, C] at target_hz, float32)."""
+    from scipy.signal import resample_poly
+
+    up, down = resample_factors(rate_hz, target_hz)
+    if up == down:
+        return samples.astype(np.float32, copy=False)
+    fir = _antialias_fir(up, down)
+    return resample_poly(samples, up, down, axis=axis, window=fir).astype(np.float32)
 
 
 def bandpass_notch(
@@ -102,17 +117,32 @@ def bandpass_notch(
     *,
     line_noise_hz: float = 50.0,
     band: tuple[float, float] = BAND_HZ,
+    axis: int = 0,
 ) -> np.ndarray:
     """Zero-phase band-pass (4th-order Butterworth) plus a notch at the line frequency.
 
-    samples: [n, C] µV at rate_hz; returns [n, C] float32 µV. A notch above Nyquist is skipped.
-    Too short a segment for zero-phase filtering is filtered with the padding it allows.
+    samples: [n, C] µV at rate_hz (time along `axis`); returns the same shape, float32 µV.
+    A notch above Nyquist is skipped. Same result as scipy's `sosfiltfilt` (odd extension,
+    steady-state initial conditions) with the filter and its initial state designed once,
+    which makes short live calls several times cheaper.
     """
-    from scipy.signal import sosfiltfilt
+    from scipy.signal import sosfilt
 
-    sos = _filter_sos(float(rate_hz), float(line_noise_hz), band)
-    padlen = min(3 * (2 * len(sos) + 1), max(samples.shape[0] - 1, 0))
-    return sosfiltfilt(sos, samples, axis=0, padlen=padlen).astype(np.float32)
+    sos, zi = _filter_bank(float(rate_hz), float(line_noise_hz), band)
+    x = np.moveaxis(np.asarray(samples, dtype=np.float64), axis, -1)  # [..., n]
+    n = x.shape[-1]
+    pad = min(3 * (2 * len(sos) + 1), max(n - 1, 0))
+    if pad > 0:
+        head = 2 * x[..., :1] - x[..., pad:0:-1]
+        tail = 2 * x[..., -1:] - x[..., -2 : -pad - 2 : -1]
+        x = np.concatenate([head, x, tail], axis=-1)
+    state = zi.reshape((zi.shape[0],) + (1,) * (x.ndim - 1) + (2,))
+    y, _ = sosfilt(sos, x, axis=-1, zi=state * x[..., :1])
+    y, _ = sosfilt(sos, y[..., ::-1], axis=-1, zi=state * y[..., -1:])
+    y = y[..., ::-1]
+    if pad > 0:
+        y = y[..., pad:-pad]
+    return np.ascontiguousarray(np.moveaxis(y, -1, axis), dtype=np.float32)
 
 
 def split_at_gaps(
@@ -156,8 +186,22 @@ class QualityThresholds:
     max_abs_uv: float = 200.0  # after band-pass: beyond this is movement or a loose electrode
     max_line_noise_share: float = 0.5  # share of 1-64 Hz power within ±2 Hz of the mains
     max_emg_share: float = 0.3  # share of power in 30-60 Hz: jaw clench / forehead muscle
-    blink_uv: float = 80.0  # frontal 0.5-4 Hz swing beyond this is a blink
+    blink_uv: float = 60.0  # frontal slow (< ~4 Hz) swing beyond this is a blink
     reject_blinks: bool = False  # blinks are frequent; flagged per channel, not rejected
+
+
+@lru_cache(maxsize=16)
+def _band_weights(n_t: int, rate_hz: float, line_noise_hz: float) -> np.ndarray:
+    """[F, 3] 0/1 weights picking total (>= 1 Hz), mains (±2 Hz) and muscle (30-60 Hz) bins."""
+    freqs = np.fft.rfftfreq(n_t, 1.0 / rate_hz)
+    near_mains = np.abs(freqs - line_noise_hz) <= 2.0
+    weights = np.stack(
+        [freqs >= 1.0, near_mains, (freqs >= 30.0) & (freqs <= 60.0) & ~near_mains], axis=1
+    )
+    return weights.astype(np.float32)
+
+
+_FIGURES = ("std_uv", "peak_uv", "line_noise_share", "emg_share", "blink", "flat")
 
 
 def window_quality(
@@ -177,70 +221,86 @@ def window_quality(
     and reasons[w] None for a good window, else one short reason naming the channel.
     Windows containing NaN/inf get {nonfinite_share} only and a reason.
     """
+    import scipy.fft
+
     th = thresholds or QualityThresholds()
     n_win, n_ch, n_t = raw_windows.shape
-    quality: list[dict[str, dict[str, float]]] = [{} for _ in range(n_win)]
-    reasons: list[str | None] = [None] * n_win
-    if n_win == 0:
-        return quality, reasons
-    finite = np.isfinite(raw_windows)
-    nonfinite_share = 1.0 - finite.mean(axis=2)  # [W, C]
-    bad_rows = nonfinite_share.max(axis=1) > 0
-    safe_raw = np.where(finite, raw_windows, 0.0)
-    safe_filt = np.where(np.isfinite(filtered_windows), filtered_windows, 0.0)
-
-    freqs = np.fft.rfftfreq(n_t, 1.0 / rate_hz)
-    centred = safe_raw - safe_raw.mean(axis=2, keepdims=True)
-    power = np.abs(np.fft.rfft(centred, axis=2)) ** 2  # [W, C, F]
-    total = power[..., (freqs >= 1.0)].sum(axis=2) + 1e-12
-    line = power[..., np.abs(freqs - line_noise_hz) <= 2.0].sum(axis=2)
-    emg = power[..., (freqs >= 30.0) & (freqs <= 60.0) & (np.abs(freqs - line_noise_hz) > 2.0)]
-    line_share = line / total
-    emg_share = emg.sum(axis=2) / total
-    low = power.copy()
-    low[..., (freqs < 0.5) | (freqs > 4.0)] = 0.0
-    slow = np.fft.irfft(low, n=n_t, axis=2)  # 0.5-4 Hz component: blinks live here
-    blink_swing = slow.max(axis=2) - slow.min(axis=2)
-    std = safe_filt.std(axis=2)
-    peak = np.abs(safe_filt).max(axis=2)
-
     labels = list(channel_labels)
+    if n_win == 0:
+        return [], []
+    bad_rows = np.zeros(n_win, dtype=bool)
+    nonfinite_share = None
+    raw = raw_windows
+    filt = filtered_windows
+    if not np.isfinite(raw).all():
+        finite = np.isfinite(raw)
+        nonfinite_share = 1.0 - finite.mean(axis=2)  # [W, C]
+        bad_rows = nonfinite_share.max(axis=1) > 0
+        raw = np.where(finite, raw, 0.0).astype(np.float32)
+        filt = np.where(np.isfinite(filt), filt, 0.0).astype(np.float32)
+
+    spectrum = scipy.fft.rfft(raw - raw.mean(axis=2, keepdims=True), axis=2)
+    power = spectrum.real**2 + spectrum.imag**2  # [W, C, F]
+    bands = power @ _band_weights(n_t, float(rate_hz), float(line_noise_hz))  # [W, C, 3]
+    total = bands[..., 0] + 1e-12
+    line_share = bands[..., 1] / total
+    emg_share = bands[..., 2] / total
+    std = filt.std(axis=2)
+    peak = np.abs(filt).max(axis=2)
+    # Blinks: the slow (< ~4 Hz) swing of a frontal channel; a 0.25 s moving average keeps
+    # blinks and drops alpha and faster rhythms.
     frontal = np.array([label in FRONTAL for label in labels])
+    blink_swing = np.zeros((n_win, n_ch), dtype=np.float32)
+    if frontal.any():
+        box = max(1, int(round(0.25 * rate_hz)))
+        csum = np.cumsum(filt[:, frontal, :], axis=2, dtype=np.float64)
+        smooth = (csum[..., box:] - csum[..., :-box]) / box
+        blink_swing[:, frontal] = smooth.max(axis=2) - smooth.min(axis=2)
+    is_flat = std < th.flat_std_uv
+    is_blink = blink_swing > th.blink_uv
+    figures = np.stack(
+        [
+            np.round(std, 3),
+            np.round(peak, 3),
+            np.round(line_share, 4),
+            np.round(emg_share, 4),
+            is_blink.astype(np.float32),
+            is_flat.astype(np.float32),
+        ],
+        axis=2,
+    ).tolist()  # [W][C][6] plain floats
+    checks = [
+        (is_flat, lambda w, c: f"flat signal on {labels[c]}"),
+        (line_share > th.max_line_noise_share, lambda w, c: f"line noise on {labels[c]}"),
+        (emg_share > th.max_emg_share, lambda w, c: f"jaw clench / muscle on {labels[c]}"),
+        (peak > th.max_abs_uv, lambda w, c: f"amplitude {peak[w, c]:.0f} µV on {labels[c]}"),
+    ]
+    if th.reject_blinks:
+        checks.append((is_blink, lambda w, c: f"blink on {labels[c]}"))
+    failing = np.zeros((n_win, n_ch), dtype=bool)
+    for mask, _ in checks:
+        failing |= mask
+    quality: list[dict[str, dict[str, float]]] = []
+    reasons: list[str | None] = []
     for w in range(n_win):
         if bad_rows[w]:
-            quality[w] = {
-                labels[c]: {"nonfinite_share": float(nonfinite_share[w, c])} for c in range(n_ch)
-            }
-            worst = labels[int(np.argmax(nonfinite_share[w]))]
-            reasons[w] = f"NaN/inf samples on {worst}"
+            assert nonfinite_share is not None
+            shares = nonfinite_share[w]
+            quality.append({labels[c]: {"nonfinite_share": float(shares[c])} for c in range(n_ch)})
+            reasons.append(f"NaN/inf samples on {labels[int(np.argmax(shares))]}")
             continue
-        figures = {}
+        quality.append(
+            {labels[c]: dict(zip(_FIGURES, figures[w][c], strict=True)) for c in range(n_ch)}
+        )
         reason = None
-        for c in range(n_ch):
-            is_flat = bool(std[w, c] < th.flat_std_uv)
-            is_blink = bool(frontal[c] and blink_swing[w, c] > th.blink_uv)
-            figures[labels[c]] = {
-                "std_uv": round(float(std[w, c]), 3),
-                "peak_uv": round(float(peak[w, c]), 3),
-                "line_noise_share": round(float(line_share[w, c]), 4),
-                "emg_share": round(float(emg_share[w, c]), 4),
-                "blink": float(is_blink),
-                "flat": float(is_flat),
-            }
-            if reason is not None:
-                continue
-            if is_flat:
-                reason = f"flat signal on {labels[c]}"
-            elif line_share[w, c] > th.max_line_noise_share:
-                reason = f"line noise on {labels[c]}"
-            elif emg_share[w, c] > th.max_emg_share:
-                reason = f"jaw clench / muscle on {labels[c]}"
-            elif peak[w, c] > th.max_abs_uv:
-                reason = f"amplitude {peak[w, c]:.0f} µV on {labels[c]}"
-            elif is_blink and th.reject_blinks:
-                reason = f"blink on {labels[c]}"
-        quality[w] = figures
-        reasons[w] = reason
+        if failing[w].any():
+            # Channel by channel, the first failed check names the reason.
+            for c in range(n_ch):
+                hit = next((text for mask, text in checks if mask[w, c]), None)
+                if hit is not None:
+                    reason = hit(w, c)
+                    break
+        reasons.append(reason)
     return quality, reasons
 
 
@@ -296,28 +356,31 @@ def recording_windows(
     win = int(round(window_s * MODEL_RATE_HZ))
     stride = max(1, int(round(stride_s * MODEL_RATE_HZ)))
     datas, starts_t, ends_t, quality, reasons = [], [], [], [], []
+    # Work channel-first ([C, n], contiguous in time): scipy filters run faster that way.
+    picked_cf = np.ascontiguousarray(picked.T)
     for a, b in split_at_gaps(timestamps, rate_hz, max_gap_s=max_gap_s):
-        seg = picked[a:b]
+        seg = picked_cf[:, a:b]
         seg_t0 = timestamps[a]
         finite = np.isfinite(seg)
-        clean = np.where(finite, seg, 0.0) if not finite.all() else seg
-        raw = resample(clean, rate_hz)
-        if raw.shape[0] < win:
+        all_finite = bool(finite.all())
+        raw = resample(seg if all_finite else np.where(finite, seg, 0.0), rate_hz, axis=1)
+        if raw.shape[1] < win:
             continue
-        filt = bandpass_notch(raw, MODEL_RATE_HZ, line_noise_hz=line_noise_hz)
-        starts = window_starts(raw.shape[0], win, stride)
-        if not finite.all():
+        filt = bandpass_notch(raw, MODEL_RATE_HZ, line_noise_hz=line_noise_hz, axis=1)
+        starts = window_starts(raw.shape[1], win, stride)
+        if not all_finite:
             # Mark NaN/inf where they were, on the model clock, so quality can name them.
             # A model-clock sample is bad when any input sample it stands for was.
-            counts = np.concatenate([np.zeros((1, seg.shape[1])), np.cumsum(~finite, axis=0)])
-            edges = np.minimum(
-                np.ceil(np.arange(raw.shape[0] + 1) * (b - a) / raw.shape[0]).astype(np.int64),
-                b - a,
-            )
-            bad = (counts[edges[1:]] - counts[edges[:-1]]) > 0
+            counts = np.concatenate([np.zeros((seg.shape[0], 1)), np.cumsum(~finite, axis=1)], 1)
+            m = raw.shape[1]
+            edges = np.minimum(np.ceil(np.arange(m + 1) * (b - a) / m).astype(np.int64), b - a)
+            bad = (counts[:, edges[1:]] - counts[:, edges[:-1]]) > 0
             raw = np.where(bad, np.nan, raw).astype(np.float32)
-        raw_w = cut_windows(raw, starts, win)
-        filt_w = cut_windows(filt, starts, win)
+        # [C, n] -> [W, C, T] views (raw) and a contiguous copy (filtered, handed to the model).
+        raw_w = np.lib.stride_tricks.sliding_window_view(raw, win, axis=1)[:, starts]
+        raw_w = raw_w.transpose(1, 0, 2)
+        filt_w = np.lib.stride_tricks.sliding_window_view(filt, win, axis=1)[:, starts]
+        filt_w = np.ascontiguousarray(filt_w.transpose(1, 0, 2))
         if with_quality:
             q, r = window_quality(
                 raw_w, filt_w, model_channels, line_noise_hz=line_noise_hz, thresholds=thresholds

@@ -144,3 +144,15 @@ def test_windowing_is_deterministic() -> None:
     a = recording_windows(x, stamps(len(x)), MUSELSL_CHANNELS, RATE)
     b = recording_windows(x.copy(), stamps(len(x)), MUSELSL_CHANNELS, RATE)
     assert np.array_equal(a.data, b.data) and a.quality == b.quality
+
+
+def test_cached_zero_phase_filter_equals_scipy_sosfiltfilt() -> None:
+    from scipy.signal import sosfiltfilt
+
+    from classifier.signal import _filter_bank
+
+    x = np.random.default_rng(3).normal(0, 20, (4, 700))
+    sos, _ = _filter_bank(128.0, 60.0, (1.0, 45.0))
+    ours = bandpass_notch(x, line_noise_hz=60.0, axis=1)
+    assert np.allclose(ours, sosfiltfilt(sos, x, axis=1), atol=1e-3)
+    assert np.allclose(bandpass_notch(x.T, line_noise_hz=60.0), ours.T)
