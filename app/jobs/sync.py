@@ -83,6 +83,7 @@ def run_sync(
     from app.db.engine import open_store
     from app.db.models import PlaylistLink, SyncRun, utcnow
     from playlists.apply import KnownPlaylist, sync_playlist
+    from playlists.errors import PlaylistsError
 
     store = open_store(cfg.database_url)
     cache_path = cfg.data_dir / CACHE_FILE
@@ -165,6 +166,15 @@ def run_sync(
                 )
                 if on_playlist:
                     on_playlist(emotion)
+        except PlaylistsError as exc:
+            error = str(exc)
+            writes = client.counts.write - start["write"]
+            if writes:  # say that some playlists are half-way, never leave it unexplained
+                raise PlaylistsError(
+                    f"sync stopped part-way ({writes} writes sent; playlists partly updated, "
+                    f"the next `emotune sync` finishes them): {exc}"
+                ) from None
+            raise
         except Exception as exc:
             error = str(exc) or type(exc).__name__
             raise
