@@ -235,3 +235,41 @@ def test_a_rolling_window_rate_limit_is_waited_out(tmp_path) -> None:
             assert client.me()["id"] == "emulator-user"
         assert 0.9 < time.monotonic() - t0 < 4.0
         assert any(e.status == 429 for e in emu.exchanges())
+
+
+def test_no_browser_prints_the_url_and_the_callback_server_stops_after_one_answer(
+    emu, tmp_path: Path
+) -> None:
+    import socket
+    import threading
+    from urllib.parse import urlsplit
+
+    from playlists.client import headless_open_url, login
+
+    shown: list[str] = []
+    uri = redirect_uri()
+    done: dict = {}
+    worker = threading.Thread(
+        target=lambda: done.update(
+            me=login(
+                CLIENT_ID,
+                uri,
+                tmp_path / "t.json",
+                api_url=emu.url,
+                no_browser=True,
+                show=shown.append,
+                timeout_s=10,
+            )
+        )
+    )
+    worker.start()
+    deadline = time.monotonic() + 5
+    while not shown and time.monotonic() < deadline:
+        time.sleep(0.01)
+    url = shown[0].splitlines()[-1]
+    assert url.startswith(f"{emu.url}/authorize?") and "code_challenge_method=S256" in url
+    headless_open_url(url)  # the user opens it; the emulator approves at once
+    worker.join(timeout=10)
+    assert done["me"]["id"] == "emulator-user"
+    with pytest.raises(OSError), socket.create_connection(("127.0.0.1", urlsplit(uri).port), 1):
+        pass  # the callback server is gone
