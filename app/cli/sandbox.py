@@ -37,7 +37,8 @@ def sandbox(
     n = len(emu.sample_track_ids())
     console.print(
         f"Spotify sandbox at {emu.url} (synthetic sample library of {n} tracks, "
-        f"player speed x{speed:g}). In another shell:\n"
+        f'player speed x{speed:g}; your playlist "Sample Mix" is '
+        f"spotify:playlist:{emu.sample_mix_id()}). In another shell:\n"
         f"  export EMOTUNE_SPOTIFY_URL={emu.url}\n"
         "  emotune login --headless\n"
         "Ctrl-C stops it.",

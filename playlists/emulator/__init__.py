@@ -170,6 +170,12 @@ class EmulatorHandle:
 
         self._locked(drop)
 
+    def sample_mix_id(self) -> str:
+        """The id of "Sample Mix", a playlist the emulator's user owns."""
+        return self._locked(
+            lambda: next(p.id for p in self.world.playlists.values() if p.name == "Sample Mix")
+        )
+
     def friend_playlist_ids(self) -> list[str]:
         return self._locked(
             lambda: [p.id for p in self.world.playlists.values() if p.owner_id == FRIEND_ID]

@@ -166,6 +166,10 @@ class World:
             pl.items = [Entry(f"spotify:track:{i}", self.clock(), FRIEND_ID) for i in chunk]
             pl.new_snapshot()
             self.follows[USER_ID].append(pl.id)
+        # One playlist of the user's own, to try `emotune sort` on.
+        mix = self.create_playlist(USER_ID, "Sample Mix")
+        mix.items = [Entry(f"spotify:track:{i}", self.clock(), USER_ID) for i in ids[45:85]]
+        mix.new_snapshot()
 
     def create_playlist(
         self,
