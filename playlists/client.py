@@ -713,7 +713,8 @@ def login(
         if no_browser:
             show(f"Open this URL in a browser to log in to Spotify:\n{url}")
         else:
-            show("Opening the Spotify login in your browser...")
+            if open_url is None:
+                show("Opening the Spotify login in your browser...")
             (open_url or webbrowser.open)(url)
         done.wait(timeout_s + 1)
     finally:

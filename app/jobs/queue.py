@@ -43,7 +43,8 @@ def require_eeg_mood(cfg: Settings) -> tuple[float, float]:
         store.close()
     if mood is None:
         raise StreamError(
-            "no current mood: --now needs a running `emotune listen` with a headset stream "
+            "no current mood: --now and --toward need a running `emotune listen` with a headset "
+            "stream "
             f"(no EEG mood reading in the last {MOOD_MAX_AGE_S:.0f} s)"
         )
     return mood
