@@ -333,7 +333,7 @@ def check_dreamer_layout(mat_path: str | Path) -> tuple[int, int, bool]:
 def load_dreamer(
     mat_path: str | Path,
     *,
-    stride_s: float = 2.0,
+    stride_s: float = 4.0,
     line_noise_hz: float = 50.0,
     cache_dir: str | Path | None = None,
 ) -> WindowSet:

@@ -28,6 +28,8 @@ DEFAULT_HPARAMS: dict[str, Any] = {
     "dropout": 0.5,
 }
 _TSCEPTION_CLASS: Any = None
+# From this batch size on, inference runs the channels_last copy of the model.
+CHANNELS_LAST_FROM_BATCH = 16
 
 
 def tsception_class() -> type:
@@ -245,6 +247,7 @@ class Predictor:
                 f"{len(self.channels)} electrodes ({str(exc).splitlines()[0][:100]}); retrain it"
             ) from None
         self.model.eval()
+        self._batch_model: Any = None
         self._torch = torch
 
     @classmethod
@@ -289,9 +292,24 @@ class Predictor:
         with torch.inference_mode():
             for i in range(0, len(windows), batch_size):
                 batch = torch.from_numpy(np.ascontiguousarray(windows[i : i + batch_size]))
-                logits = self.model(batch.unsqueeze(1).float())
+                x = batch.unsqueeze(1).float()
+                if len(x) >= CHANNELS_LAST_FROM_BATCH:
+                    logits = self.batch_model(x.contiguous(memory_format=torch.channels_last))
+                else:
+                    logits = self.model(x)
                 out[i : i + len(batch)] = torch.sigmoid(logits).double().numpy()
         return out
+
+    @property
+    def batch_model(self) -> Any:
+        """A channels_last copy of the model: ~2x faster at batch 64 on CPU, slower at 1."""
+        if self._batch_model is None:
+            import copy
+
+            self._batch_model = copy.deepcopy(self.model).to(
+                memory_format=self._torch.channels_last
+            )
+        return self._batch_model
 
     def predict(self, windows: np.ndarray, batch_size: int = 64) -> np.ndarray:
         """[W, C, T] band-passed µV windows in self.channels order -> [W, 2] probabilities."""

@@ -45,6 +45,7 @@ class TrainConfig:
     threads: int | None = 1  # torch CPU threads; None leaves torch's default
     progress: bool = True
     hparams: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_HPARAMS))
+    callbacks: list[Any] = field(default_factory=list)  # extra Lightning callbacks (timers...)
 
 
 @dataclass
@@ -159,17 +160,18 @@ def _lightning_module(model: Any, lr: float) -> Any:
             self.model = model
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return self.model(x)
+            # channels_last: measured ~1.5-2x faster TSCeption steps at batch 64 on CPU.
+            return self.model(x.contiguous(memory_format=torch.channels_last))
 
         def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
             x, y = batch
-            loss = masked_bce(self.model(x), y)
+            loss = masked_bce(self(x), y)
             self.log("train_loss", loss, prog_bar=True, on_step=False, on_epoch=True)
             return loss
 
         def validation_step(self, batch: Any, batch_idx: int) -> None:
             x, y = batch
-            self.log("val_loss", masked_bce(self.model(x), y), prog_bar=True)
+            self.log("val_loss", masked_bce(self(x), y), prog_bar=True)
 
         def configure_optimizers(self) -> Any:
             return torch.optim.Adam(self.parameters(), lr=lr)
@@ -192,7 +194,13 @@ def fit(
     """
     import lightning as L
     import torch
-    from torch.utils.data import DataLoader, TensorDataset
+    from torch.utils.data import (
+        BatchSampler,
+        DataLoader,
+        RandomSampler,
+        SequentialSampler,
+        TensorDataset,
+    )
 
     cfg = config or TrainConfig()
     _quiet_lightning()
@@ -223,13 +231,28 @@ def fit(
 
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     generator = torch.Generator().manual_seed(cfg.seed)
+    # Whole batches are sliced out of the in-memory tensors (the sampler yields index lists),
+    # instead of collating 64 single windows per step.
     train_loader = DataLoader(
-        tensors(train_idx), batch_size=cfg.batch_size, shuffle=True, generator=generator
+        tensors(train_idx),
+        sampler=BatchSampler(
+            RandomSampler(range(len(train_idx)), generator=generator), cfg.batch_size, False
+        ),
+        batch_size=None,
     )
-    val_loader = DataLoader(tensors(val_idx), batch_size=512) if len(val_idx) else None
+    val_loader = (
+        DataLoader(
+            tensors(val_idx),
+            sampler=BatchSampler(SequentialSampler(range(len(val_idx))), 512, False),
+            batch_size=None,
+        )
+        if len(val_idx)
+        else None
+    )
     model = build_tsception(len(MUSE_MODEL_CHANNELS), MODEL_RATE_HZ, cfg.hparams)
     if init_state is not None:
         model.load_state_dict(init_state)
+    model = model.to(memory_format=torch.channels_last)
     module = _lightning_module(model, cfg.lr)
     best: dict[str, Any] = {"loss": None, "state": None}
 
@@ -242,7 +265,7 @@ def fit(
                 best["loss"] = float(loss)
                 best["state"] = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
 
-    callbacks: list[Any] = [KeepBest()]
+    callbacks: list[Any] = [KeepBest(), *cfg.callbacks]
     if val_loader is not None:
         callbacks.append(L.pytorch.callbacks.EarlyStopping("val_loss", patience=cfg.patience))
     if cfg.progress:
@@ -263,7 +286,8 @@ def fit(
         )
         trainer.fit(module, train_loader, val_loader)
         epochs = int(trainer.current_epoch)
-    state = best["state"] or {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    state = best["state"] or {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    state = {k: v.contiguous() for k, v in state.items()}  # plain layout in checkpoints
     return TrainedModel(
         state_dict=state,
         hparams=dict(cfg.hparams),

@@ -27,7 +27,7 @@ class DataSource:
     recordings: Path | None = None
     labels: Path | None = None
     rate_hz: float = 256.0
-    stride_s: float | None = None  # None: 2 s for DREAMER (large), 1 s for recordings
+    stride_s: float | None = None  # None: 4 s (no overlap) for DREAMER, 1 s for recordings
     line_noise_hz: float = 50.0
 
     def validate(self) -> None:
@@ -47,7 +47,7 @@ class DataSource:
         self.validate()
         if self.dreamer is not None:
             return load_dreamer(
-                self.dreamer, stride_s=self.stride_s or 2.0, line_noise_hz=self.line_noise_hz
+                self.dreamer, stride_s=self.stride_s or 4.0, line_noise_hz=self.line_noise_hz
             )
         assert self.recordings is not None and self.labels is not None
         return load_recordings(
