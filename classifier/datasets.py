@@ -330,6 +330,16 @@ def check_dreamer_layout(mat_path: str | Path) -> tuple[int, int, bool]:
     return n_subjects, n_trials, synthetic
 
 
+class _PickRows:
+    """torcheeg `before_trial` hook: [14, n] trial -> [len(rows), n] float32 (picklable)."""
+
+    def __init__(self, rows: Sequence[int]) -> None:
+        self.rows = list(rows)
+
+    def __call__(self, trial: np.ndarray) -> np.ndarray:
+        return np.asarray(trial, dtype=np.float32)[self.rows]
+
+
 def load_dreamer(
     mat_path: str | Path,
     *,
@@ -339,10 +349,11 @@ def load_dreamer(
 ) -> WindowSet:
     """DREAMER (or a file of its layout) read through torcheeg's `DREAMERDataset`.
 
-    torcheeg yields each whole trial ([14, n] at 128 Hz; chunk_size=-1), kept in memory
-    (io_mode="memory") rather than cached window by window on disk. The Emotiv montage is
-    mapped to Muse's (AF3->AF7, AF4->AF8, T7->TP9, T8->TP10), then band-passed and cut into
-    4 s windows every stride_s.
+    torcheeg yields each whole trial (chunk_size=-1) at 128 Hz, kept in memory
+    (io_mode="memory") rather than cached window by window on disk; its before_trial hook
+    keeps only the Emotiv electrodes nearest Muse's (T7->TP9, AF3->AF7, T8->TP10, AF4->AF8).
+    Each trial is then band-passed and cut into 4 s windows every stride_s (default 4 s: no
+    overlap, every sample once per epoch). Note torcheeg reloads the .mat once per subject.
     """
     from classifier.model import import_torcheeg
 
@@ -362,6 +373,7 @@ def load_dreamer(
             io_mode="memory",
             num_worker=0,
             verbose=False,
+            before_trial=_PickRows(index),  # keep 4 of 14 channels in memory, not all
         )
         info = dataset.info
         sets = []
@@ -369,7 +381,7 @@ def load_dreamer(
         stride = max(1, int(round(stride_s * MODEL_RATE_HZ)))
         for i in range(len(dataset)):
             eeg, label_info = dataset[i][0], info.iloc[i]
-            trial = np.asarray(eeg, dtype=np.float32)[index].T  # [n, 4] µV
+            trial = np.asarray(eeg, dtype=np.float32).T  # [n, 4] µV, Muse model order
             filt = bandpass_notch(trial, MODEL_RATE_HZ, line_noise_hz=line_noise_hz)
             starts = window_starts(len(filt), win, stride)
             if len(starts) == 0:

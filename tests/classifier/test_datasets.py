@@ -126,3 +126,17 @@ def test_one_training_epoch_through_dreamer_dataset(tmp_path: Path) -> None:
     trained = fit(ws, TrainConfig(max_epochs=1, progress=False))
     assert trained.epochs_run == 1 and trained.n_train > 0
     assert trained.predict(ws.data[:3]).shape == (3, 2)
+
+
+def test_dreamer_channels_land_on_their_muse_neighbours(tmp_path: Path) -> None:
+    from classifier.signal import bandpass_notch
+    from classifier.synthetic import MOODS
+
+    path = write_synthetic_dreamer_mat(
+        tmp_path / "synthetic-dreamer.mat", n_subjects=1, n_trials=2, trial_s=8
+    )  # noqa: E501
+    ws = load_dreamer(path)
+    # Subject 1, trial 1 of the writer: mood "happy", seed 0; Muse signal on T7/AF3/AF4/T8.
+    muse = synthetic_muse_eeg(8, MOODS["happy"], rate_hz=128.0, n_channels=4, seed=0, subject=0)
+    expected = bandpass_notch(muse[:, [0, 1, 3, 2]] + 4200.0)[:512].T  # TP9, AF7, TP10, AF8
+    assert np.allclose(ws.data[0], expected, atol=0.05)
