@@ -32,6 +32,7 @@ class Settings:
     spotify_api_url: str | None = None
     eeg_stream_name: str = "Muse"
     eeg_stream_type: str = "EEG"
+    eeg_source_id: str | None = None  # pick one headset when several stream
     line_noise_hz: float = 50.0
     min_windows_per_listen: int = 10
     extra: dict[str, Any] = field(default_factory=dict)
@@ -120,6 +121,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         spotify_api_url=env.get("EMOTUNE_SPOTIFY_URL") or spotify.get("api_url"),
         eeg_stream_name=str(eeg.get("stream_name", "Muse")),
         eeg_stream_type=str(eeg.get("stream_type", "EEG")),
+        eeg_source_id=env.get("EMOTUNE_EEG_SOURCE_ID") or eeg.get("source_id"),
         line_noise_hz=_typed(
             eeg.get("line_noise_hz", 50.0), float, "eeg.line_noise_hz", config_file
         ),

@@ -14,6 +14,12 @@ from sqlalchemy.orm import Session
 
 from app.db.models import Listen, Track, TrackTag, WindowPrediction
 
+EMOTION_LABEL_POSITIONS = {
+    "happy": (0.75, 0.75),
+    "calm": (0.75, 0.25),
+    "sad": (0.25, 0.25),
+    "tense": (0.25, 0.75),
+}
 QUADRANT_COLOURS = {"happy": "#f2b705", "calm": "#2a9d8f", "sad": "#3a5a98", "tense": "#d1495b"}
 
 
@@ -97,22 +103,19 @@ def draw_mood_map(points: Sequence[TrackPoint], path: Path, *, title: str = "") 
     fig, ax = plt.subplots(figsize=(7, 7), dpi=110)
     ax.axhline(0.5, color="#999", lw=0.8)
     ax.axvline(0.5, color="#999", lw=0.8)
-    for name, (x, y) in {
-        "happy": (0.98, 0.98),
-        "calm": (0.98, 0.02),
-        "sad": (0.02, 0.02),
-        "tense": (0.02, 0.98),
-    }.items():
+    for name, (x, y) in EMOTION_LABEL_POSITIONS.items():
         ax.text(
             x,
             y,
             name,
             color=QUADRANT_COLOURS[name],
-            fontsize=14,
+            fontsize=16,
             weight="bold",
-            ha="right" if x > 0.5 else "left",
-            va="top" if y > 0.5 else "bottom",
+            ha="center",
+            va="center",
+            alpha=0.35,
         )
+    stacked: dict[tuple[int, int], int] = {}  # labels of points that sit together are stacked
     for p in points:
         ax.scatter(
             p.valence,
@@ -122,16 +125,22 @@ def draw_mood_map(points: Sequence[TrackPoint], path: Path, *, title: str = "") 
             alpha=0.8,
             edgecolor="black",
             lw=0.5,
+            zorder=3,
         )
+        cell = (round(p.valence * 20), round(p.arousal * 20))
+        nth = stacked.get(cell, 0)
+        stacked[cell] = nth + 1
+        below = p.arousal > 0.5  # stack labels towards the middle of the plane
         ax.annotate(
             p.name[:28],
             (p.valence, p.arousal),
             fontsize=7,
-            xytext=(4, 4),
+            ha="right" if p.valence > 0.5 else "left",
+            xytext=(-8 if p.valence > 0.5 else 8, (-1 if below else 1) * (8 + 10 * nth)),
             textcoords="offset points",
         )
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1)
+    ax.set_xlim(-0.05, 1.05)
+    ax.set_ylim(-0.05, 1.05)
     ax.set_xlabel("valence: p(high)")
     ax.set_ylabel("arousal: p(high)")
     ax.set_title(title or f"Mood map: {len(points)} tagged tracks (marker size = confidence)")
@@ -144,12 +153,12 @@ def draw_timelines(timelines: Sequence[TrackTimeline], path: Path, *, title: str
     rows = max(1, len(timelines))
     fig, axes = plt.subplots(rows, 1, figsize=(9, 1.9 * rows + 0.6), dpi=110, squeeze=False)
     for ax, tl in zip(axes[:, 0], timelines, strict=False):
-        ax.plot(tl.times_s, tl.p_valence, color="#e07a1f", lw=1.4, label="valence")
-        ax.plot(tl.times_s, tl.p_arousal, color="#6a4c93", lw=1.4, label="arousal")
+        ax.plot(tl.times_s, tl.p_valence, color="#e07a1f", lw=2, marker=".", label="valence")
+        ax.plot(tl.times_s, tl.p_arousal, color="#6a4c93", lw=2, marker=".", label="arousal")
         for t in tl.rejected_times_s:
             ax.axvline(t, color="#bbb", lw=0.6, zorder=0)
         ax.axhline(0.5, color="#999", lw=0.6, ls="--")
-        ax.set_ylim(0, 1)
+        ax.set_ylim(-0.05, 1.05)
         colour = QUADRANT_COLOURS.get(tl.quadrant or "", "black")
         ax.set_title(
             f"{tl.name[:60]} → {tl.quadrant or 'untagged'}", fontsize=9, color=colour, loc="left"

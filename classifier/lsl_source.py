@@ -111,6 +111,7 @@ class EEGSource:
         name: str = "Muse",
         stream_type: str = "EEG",
         *,
+        source_id: str | None = None,
         expected_rate_hz: float = 256.0,
         buffer_s: float = 300.0,
         gap_after_s: float = 2.0,
@@ -118,6 +119,7 @@ class EEGSource:
     ) -> None:
         self.name = name
         self.stream_type = stream_type
+        self.source_id = source_id  # None: the first stream of that name and type
         self.expected_rate_hz = expected_rate_hz
         self.buffer_s = buffer_s
         self.gap_after_s = gap_after_s
@@ -138,6 +140,8 @@ class EEGSource:
 
         infos = pylsl.resolve_byprop("type", self.stream_type, minimum=1, timeout=timeout_s)
         infos = [i for i in infos if i.name() == self.name]
+        if self.source_id is not None:
+            infos = [i for i in infos if i.source_id() == self.source_id]
         if self.description is not None:  # prefer the stream we had
             same = [i for i in infos if i.source_id() == self.description.source_id]
             infos = same or infos
@@ -184,8 +188,9 @@ class EEGSource:
         """Find the stream and start reading it; ClassifierError if none or if it is wrong."""
         info = self._resolve(self.resolve_timeout_s)
         if info is None:
+            wanted = f" with source id {self.source_id!r}" if self.source_id else ""
             raise ClassifierError(
-                f"no {self.stream_type} stream named {self.name!r} on LSL after "
+                f"no {self.stream_type} stream named {self.name!r}{wanted} on LSL after "
                 f"{self.resolve_timeout_s:g} s; start `muselsl stream` (or `emotune simulate muse`)"
             )
         self._open(info)

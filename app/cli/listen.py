@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import signal
 import sys
@@ -14,13 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from app.cli.common import console, err_console, open_user_store, print_json, settings
-from app.errors import ConfigError, ModelError
-
-simulate_app = typer.Typer(
-    help="Stand-ins for a headset: synthetic EEG over LSL.\n\nExample: emotune simulate muse",
-    no_args_is_help=True,
-)
-
+from app.errors import ModelError
 
 # --- listen ---------------------------------------------------------------------------
 
@@ -68,6 +61,9 @@ def listen(
     min_windows: Annotated[
         int | None, typer.Option(help="Valid windows a listen needs to count (config default).")
     ] = None,
+    source_id: Annotated[
+        str | None, typer.Option(help="The headset's LSL source id, when several stream.")
+    ] = None,
     playback_rate: Annotated[
         float,
         typer.Option(help="Track seconds per wall second: 1 for Spotify; the emulator's --speed."),
@@ -88,7 +84,9 @@ def listen(
     store = open_user_store(cfg)
     predictor, model_id, model_name = _active_predictor(store)
     client = client_from_settings(cfg)
-    source = EEGSource(cfg.eeg_stream_name, cfg.eeg_stream_type)
+    source = EEGSource(
+        cfg.eeg_stream_name, cfg.eeg_stream_type, source_id=source_id or cfg.eeg_source_id
+    )
     source.connect()
     stop = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -213,144 +211,6 @@ def _horseshoe(figures: dict[str, float]) -> str:
     if figures.get("blink") or figures.get("emg_share", 0) > 0.3:
         return "◐"
     return "●"
-
-
-# --- replay and simulate -------------------------------------------------------------
-
-
-def replay(
-    recording: Annotated[Path, typer.Argument(help="A `muselsl record` CSV file.")],
-    speed: Annotated[float, typer.Option(help="Playback speed (1 = real time).")] = 1.0,
-    loop: Annotated[bool, typer.Option("--loop", help="Start again at the end.")] = False,
-    lsltime: Annotated[
-        bool, typer.Option("--lsltime", help="Stamp on the LSL clock, as `muselsl --lsltime`.")
-    ] = False,
-) -> None:
-    """Publish a muselsl CSV recording as a live LSL stream, exactly as `muselsl stream` would.
-
-    Example: emotune replay recording.csv --speed 2
-    """
-    import numpy as np
-
-    from classifier.datasets import read_muselsl_csv
-    from classifier.muse_outlet import OutletConfig, chunked, publish
-
-    if speed <= 0:
-        raise ConfigError(f"--speed must be positive, not {speed}")
-    samples, _, labels = read_muselsl_csv(recording)
-    aux = _read_aux_column(recording)
-    if aux is not None:
-        samples, labels = np.column_stack([samples, aux]), [*labels, "Right AUX"]
-    cfg = OutletConfig(channel_labels=tuple(labels), lsl_time=lsltime)
-    console.print(
-        f"publishing {recording.name} ({len(samples) / 256:.0f} s, "
-        f"{len(labels)} channels) as LSL stream 'Muse' at {speed:g}x; Ctrl-C stops"
-    )
-    try:
-        while True:
-            publish(chunked(samples), cfg, speed=speed)
-            if not loop:
-                break
-    except KeyboardInterrupt:
-        pass
-
-
-def _read_aux_column(path: Path) -> Any:
-    import pandas as pd
-
-    header = [c.strip() for c in pd.read_csv(path, nrows=0).columns]
-    if "Right AUX" not in header:
-        return None
-    column = pd.read_csv(path, usecols=lambda c: c.strip() == "Right AUX")
-    return column.iloc[:, 0].to_numpy(dtype=float)
-
-
-def parse_mood_script(text: str, source: str = "script") -> list[tuple[float, str]]:
-    """Parse lines `SECONDS MOOD` (e.g. `0 happy`, `30 sad`) into sorted (seconds, mood)."""
-    from classifier.synthetic import MOODS
-
-    steps = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        line = line.split("#", 1)[0].strip()
-        if not line:
-            continue
-        parts = line.split()
-        if len(parts) != 2:
-            raise ConfigError(f"{source} line {number}: expected `SECONDS MOOD`, got {line!r}")
-        try:
-            at = float(parts[0])
-        except ValueError:
-            raise ConfigError(f"{source} line {number}: {parts[0]!r} is not seconds") from None
-        if parts[1] not in MOODS:
-            raise ConfigError(
-                f"{source} line {number}: unknown mood {parts[1]!r}; use {', '.join(MOODS)}"
-            )
-        steps.append((at, parts[1]))
-    if not steps:
-        raise ConfigError(f"{source} has no `SECONDS MOOD` lines")
-    return sorted(steps)
-
-
-@simulate_app.command("muse")
-def simulate_muse(
-    mood: Annotated[str, typer.Option(help="happy, calm, sad or tense.")] = "calm",
-    script: Annotated[
-        Path | None, typer.Option(help="A file of `SECONDS MOOD` lines: the mood over time.")
-    ] = None,
-    duration: Annotated[float | None, typer.Option(help="Stop after this many seconds.")] = None,
-    channels: Annotated[int, typer.Option(help="5 like a Muse 2, 4 like a Muse S Athena.")] = 5,
-    seed: Annotated[int, typer.Option(help="Random seed of the synthetic signal.")] = 0,
-    lsltime: Annotated[bool, typer.Option("--lsltime", help="Stamp on the LSL clock.")] = False,
-    source_id: Annotated[str, typer.Option(help="LSL source id.")] = "Muse00:55:DA:B0:00:00",
-    counter: Annotated[
-        bool, typer.Option("--counter", help="Put a sample counter in the AUX channel (tests).")
-    ] = False,
-    nan_every: Annotated[
-        float, typer.Option(help="Every this many seconds, a 0.5 s burst of NaN (tests).")
-    ] = 0.0,
-) -> None:
-    """Publish SYNTHETIC Muse EEG over LSL, exactly as `muselsl stream` would, in a given mood.
-
-    Example: emotune simulate muse --mood happy --duration 60
-    """
-    import numpy as np
-
-    from classifier.muse_outlet import MUSE_CHUNK, OutletConfig, publish
-    from classifier.synthetic import SyntheticMuse, mood_ratings
-
-    steps = parse_mood_script(script.read_text(), str(script)) if script else [(0.0, mood)]
-    mood_ratings(steps[0][1])
-    if channels not in (4, 5):
-        raise ConfigError(f"--channels must be 4 or 5, not {channels}")
-    if counter and channels != 5:
-        raise ConfigError("--counter needs the AUX channel: use --channels 5")
-    generator = SyntheticMuse(steps[0][1], seed=seed, n_channels=channels)
-    labels = ("TP9", "AF7", "AF8", "TP10", "Right AUX")[:channels]
-    total = None if duration is None else int(duration * 256)
-
-    def chunks() -> Any:
-        sent, step = 0, 0
-        while total is None or sent < total:
-            t = sent / 256.0
-            while step + 1 < len(steps) and t >= steps[step + 1][0]:
-                step += 1
-                generator.set_mood(steps[step][1])
-            chunk = generator.next_chunk(MUSE_CHUNK).astype(np.float64)
-            if counter:
-                chunk[:, 4] = np.arange(sent, sent + len(chunk))
-            if nan_every > 0 and (t % nan_every) < 0.5 and t >= nan_every:
-                chunk[:, :4] = np.nan
-            sent += len(chunk)
-            yield chunk
-
-    err_console.print(
-        f"SYNTHETIC EEG: publishing LSL stream 'Muse' ({channels} ch, 256 Hz), mood "
-        + ", ".join(f"{m} from {t:g} s" for t, m in steps)
-    )
-    with contextlib.suppress(KeyboardInterrupt):
-        publish(
-            chunks(), OutletConfig(channel_labels=labels, lsl_time=lsltime, source_id=source_id)
-        )
 
 
 # --- stored sessions ----------------------------------------------------------------
@@ -501,5 +361,3 @@ def register(app: typer.Typer) -> None:
     app.command("sessions")(sessions)
     app.command("reclassify")(reclassify)
     app.command("import-recording")(import_recording)
-    app.command("replay")(replay)
-    app.add_typer(simulate_app, name="simulate")

@@ -75,12 +75,14 @@ def main(
 
 
 def _register() -> None:
-    from app.cli import db, doctor, init_cmd, listen, plot, tracks
+    from app.cli import db, demo, doctor, headset, init_cmd, listen, plot, tracks
 
     for module in (init_cmd, doctor, tracks):
         module.register(app)
     listen.register(app)
+    headset.register(app)
     plot.register(app)
+    demo.register(app)
     app.add_typer(db.app, name="db")
     from app.cli import voice
 

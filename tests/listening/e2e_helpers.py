@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -59,10 +60,11 @@ def start_simulator(args: list[str], source_id: str) -> subprocess.Popen:
     )
 
 
-def start_listener(args: list[str], events: Path) -> subprocess.Popen:
-    """`emotune listen --json ...` as its own process, events to a file."""
+def start_listener(args: list[str], events: Path, source_id: str) -> subprocess.Popen:
+    """`emotune listen --json ...` as its own process, events to a file, stdin a pipe."""
     return subprocess.Popen(
-        [sys.executable, "-m", "app", "listen", "--json", *args],
+        [sys.executable, "-m", "app", "listen", "--json", "--source-id", source_id, *args],
+        stdin=subprocess.PIPE,
         stdout=events.open("w"),
         stderr=subprocess.PIPE,
         env=dict(os.environ),
@@ -82,3 +84,24 @@ def wait_for_stream(source_id: str, timeout_s: float = 20.0) -> None:
 
 def read_events(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def wait_for_event(path: Path, kind: str, timeout_s: float = 60.0) -> dict:
+    """Wait until the listener has written an event of `kind` (e.g. "session": it is ready)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if path.exists():
+            for event in read_events_tolerant(path):
+                if event.get("event") == kind:
+                    return event
+        time.sleep(0.1)
+    raise AssertionError(f"the listener wrote no {kind!r} event in {timeout_s:g} s")
+
+
+def read_events_tolerant(path: Path) -> list[dict]:
+    """Events written so far (a line still being written is skipped)."""
+    out = []
+    for line in path.read_text().splitlines():
+        with contextlib.suppress(json.JSONDecodeError):
+            out.append(json.loads(line))
+    return out

@@ -41,8 +41,12 @@ def counter_outlet(
     lsl_time: bool = False,
     source_id: str | None = None,
     duration_s: float = 60.0,
-) -> Iterator[subprocess.Popen]:
-    """A real LSL outlet in a subprocess: random µV with a sample counter in the last channel."""
+) -> Iterator[str]:
+    """A real LSL outlet in a subprocess: random µV with a sample counter in the last channel.
+
+    Yields the outlet's source id: resolve by it, as other tests' outlets may be up.
+    """
+    source_id = source_id or unique_source_id()
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -51,12 +55,12 @@ def counter_outlet(
             str(n_channels),
             str(rate_hz),
             "1" if lsl_time else "0",
-            source_id or unique_source_id(),
+            source_id,
             str(duration_s),
         ]
     )
     try:
-        yield proc
+        yield source_id
     finally:
         proc.kill()
         proc.wait()

@@ -14,7 +14,15 @@ import numpy as np
 from sqlalchemy import select
 
 from app.config import load_settings
-from app.db.models import Listen, ListeningSession, StreamGap, Track, TrackTag, WindowPrediction
+from app.db.models import (
+    Listen,
+    ListeningSession,
+    SelfRating,
+    StreamGap,
+    Track,
+    TrackTag,
+    WindowPrediction,
+)
 from app.spotify import client_from_settings
 from classifier.raw_store import read_fif
 from playlists.emulator import start_emulator
@@ -24,6 +32,7 @@ from tests.listening.e2e_helpers import (
     start_listener,
     start_simulator,
     synthetic_tracks,
+    wait_for_event,
     wait_for_stream,
 )
 
@@ -35,25 +44,24 @@ def test_three_tracks_three_moods_three_tags(monkeypatch, store, demo_model, tmp
     moods = ["happy", "sad", "tense"]
     tracks = synthetic_tracks(moods, duration_ms=int(TRACK_WALL_S * SPEED * 1000))
     source_id = f"MuseE2E-{uuid.uuid4().hex[:6]}"
-    lead_s = 3.0  # the simulator runs this long before playback starts
-    script = tmp_path / "moods.txt"
-    script.write_text(
-        "\n".join(f"{lead_s + i * TRACK_WALL_S:g} {m}" for i, m in enumerate(moods)).replace(
-            f"{lead_s:g} happy", "0 happy"
-        )
-    )
+    # The simulated listener feels each track's scripted mood while it plays.
+    feelings = tmp_path / "track-moods.txt"
+    feelings.write_text("".join(f"{t.uri} {m}\n" for t, m in zip(tracks, moods, strict=True)))
     with start_emulator(speed=SPEED, tracks=tracks) as emulator:
         login_to_emulator(monkeypatch, emulator.url)
-        simulator = start_simulator(["--script", str(script), "--counter"], source_id)
+        simulator = start_simulator(
+            ["--follow-player", str(feelings), "--mood", "calm", "--counter"], source_id
+        )
         try:
             wait_for_stream(source_id)
             events_path = tmp_path / "events.jsonl"
             listener = start_listener(
-                ["--duration", str(3 * TRACK_WALL_S + 6), "--playback-rate", str(SPEED),
+                ["--duration", str(3 * TRACK_WALL_S + 4), "--playback-rate", str(SPEED),
                  "--min-windows", "5"],
                 events_path,
+                source_id,
             )  # fmt: skip
-            time.sleep(lead_s - 0.5)
+            wait_for_event(events_path, "session")
             client_from_settings(load_settings()).start_playback([t.uri for t in tracks])
             _, stderr = listener.communicate(timeout=3 * TRACK_WALL_S + 60)
             assert listener.returncode == 0, stderr
@@ -101,10 +109,11 @@ def test_outlet_killed_mid_track_and_nan_bursts(
             wait_for_stream(source_id)
             events_path = tmp_path / "events.jsonl"
             listener = start_listener(
-                ["--duration", "34", "--playback-rate", str(SPEED), "--min-windows", "3"],
+                ["--duration", "34", "--playback-rate", str(SPEED), "--min-windows", "3", "--rate"],
                 events_path,
+                source_id,
             )
-            time.sleep(1.0)
+            wait_for_event(events_path, "session")
             client_from_settings(load_settings()).start_playback([track.uri])
             time.sleep(11.0)
             first.kill()  # the headset drops out mid-track ...
@@ -112,8 +121,10 @@ def test_outlet_killed_mid_track_and_nan_bursts(
             time.sleep(6.0)
             # ... and comes back (same source id, as a restarted `muselsl stream`), with NaN bursts
             second = start_simulator(["--mood", "happy", "--nan-every", "8"], source_id)
-            _, stderr = listener.communicate(timeout=90)
+            # --rate: the listener asks for valence and arousal when the track's listen ends.
+            _, stderr = listener.communicate(input="4\n2\n", timeout=90)
             assert listener.returncode == 0, stderr
+            assert "valence" in stderr and "arousal" in stderr
         finally:
             first.kill()
             if "second" in locals():
@@ -138,5 +149,8 @@ def test_outlet_killed_mid_track_and_nan_bursts(
         assert rejected and all(w.reject_reason.startswith("NaN/inf") for w in rejected)
         assert all(w.p_valence is None for w in rejected)
         assert any(not w.rejected and w.listen_id == listen.id for w in after)
-        assert db.get(TrackTag, listen.track_id) is not None  # the track is still tagged
+        rating = db.scalar(select(SelfRating))
+        assert (rating.listen_id, rating.valence, rating.arousal) == (listen.id, 4, 2)
+        tag = db.get(TrackTag, listen.track_id)  # still tagged, and self-ratings outrank EEG
+        assert tag.source == "self" and tag.quadrant == "calm"
     assert [e["event"] for e in events].count("gap") == 1

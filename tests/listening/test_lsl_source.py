@@ -23,7 +23,10 @@ def _wait_for(predicate, timeout_s: float) -> bool:
 
 @pytest.mark.parametrize("lsl_time", [False, True], ids=["time.time stamps", "--lsltime stamps"])
 def test_every_sample_arrives_in_order_on_the_unix_clock(lsl_time: bool) -> None:
-    with counter_outlet(lsl_time=lsl_time), EEGSource(resolve_timeout_s=10) as source:
+    with (
+        counter_outlet(lsl_time=lsl_time) as source_id,
+        EEGSource(source_id=source_id, resolve_timeout_s=10) as source,
+    ):
         assert source.description.channel_labels == ("TP9", "AF7", "AF8", "TP10", "Right AUX")
         assert _wait_for(lambda: source.buffer.written >= 3 * 256, 10)
         samples, stamps, _, lost = source.buffer.read_since(0)
@@ -39,7 +42,7 @@ def test_every_sample_arrives_in_order_on_the_unix_clock(lsl_time: bool) -> None
 
 def test_outlet_killed_and_restarted_records_a_gap_and_resumes() -> None:
     source_id = unique_source_id()
-    source = EEGSource(resolve_timeout_s=10, gap_after_s=1.0)
+    source = EEGSource(source_id=source_id, resolve_timeout_s=10, gap_after_s=1.0)
     with counter_outlet(source_id=source_id):
         source.connect()
         assert _wait_for(lambda: source.buffer.written >= 256, 10)
@@ -59,7 +62,10 @@ def test_outlet_killed_and_restarted_records_a_gap_and_resumes() -> None:
 
 
 def test_four_channel_stream_is_accepted() -> None:
-    with counter_outlet(n_channels=4), EEGSource(resolve_timeout_s=10) as source:
+    with (
+        counter_outlet(n_channels=4) as source_id,
+        EEGSource(source_id=source_id, resolve_timeout_s=10) as source,
+    ):
         assert source.description.channel_count == 4
         assert _wait_for(lambda: source.buffer.written >= 128, 10)
 
@@ -69,8 +75,8 @@ def test_four_channel_stream_is_accepted() -> None:
     [({"n_channels": 8}, "has 8 channels"), ({"rate_hz": 128.0}, "runs at 128 Hz")],
 )
 def test_wrong_stream_is_refused_naming_what_was_found(kwargs, message: str) -> None:
-    with counter_outlet(**kwargs), pytest.raises(ClassifierError, match=message):
-        EEGSource(resolve_timeout_s=10).connect()
+    with counter_outlet(**kwargs) as source_id, pytest.raises(ClassifierError, match=message):
+        EEGSource(source_id=source_id, resolve_timeout_s=10).connect()
 
 
 def test_no_stream_says_what_to_start() -> None:

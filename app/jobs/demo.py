@@ -1,0 +1,228 @@
+"""The offline demo: the whole product on one machine, with no headset and no Spotify account.
+
+Reads top to bottom in `run_demo`: a fresh demo home; the local Spotify
+emulator and a real PKCE login against it; a simulated Muse publishing
+SYNTHETIC EEG over real LSL in its own process, scripted through moods; the
+emulator's player running a sequence of sample tracks (sped up) while the same
+`ListenSession` that `emotune listen` runs tags them with the demo model
+(trained on synthetic EEG); then sync, sort and queue against the emulator;
+finally a summary and two pictures.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import classifier
+from app.emotions import EMOTIONS
+
+DEMO_MODEL = Path(classifier.__file__).parent / "data" / "demo-synthetic-tsception.pt"
+DEMO_SOURCE_ID = "Muse00:55:DA:B0:DE:30"  # a made-up MAC for the simulated headset
+MOOD_CYCLE = ("happy", "calm", "sad", "tense")
+
+
+@dataclass
+class DemoOptions:
+    out: Path
+    tracks: int = 8
+    speed: float = 16.0  # emulator track-seconds per wall second
+    min_track_wall_s: float = 9.0
+    max_track_wall_s: float = 15.0
+    min_windows: int = 4
+
+
+@dataclass
+class DemoResult:
+    tracks: list[dict[str, Any]] = field(default_factory=list)
+    playlists: dict[str, list[str]] = field(default_factory=dict)
+    sort: dict[str, Any] = field(default_factory=dict)
+    queue: dict[str, Any] = field(default_factory=dict)
+    pictures: list[str] = field(default_factory=list)
+    wall_s: float = 0.0
+    agreement: int = 0  # tracks whose tag matches the scripted mood
+
+
+def prepare_home(out: Path) -> Path:
+    """A fresh demo home under `out` (the previous demo's is replaced; nothing else is touched)."""
+    home = out / "demo-home"
+    if home.exists():
+        shutil.rmtree(home)
+    home.mkdir(parents=True)
+    os.environ["EMOTUNE_HOME"] = str(home)
+    for name in ("EMOTUNE_CONFIG", "EMOTUNE_DATABASE_URL", "SPOTIPY_CLIENT_ID"):
+        os.environ.pop(name, None)
+    return home
+
+
+def pick_tracks(emulator: Any, opts: DemoOptions) -> list[Any]:
+    """Sample-library tracks that play between min and max wall seconds at the demo speed."""
+    fitting = []
+    for track_id in emulator.sample_track_ids():
+        track = emulator.track(track_id)
+        wall = track.duration_ms / 1000 / opts.speed
+        if track.kind == "track" and opts.min_track_wall_s <= wall <= opts.max_track_wall_s:
+            fitting.append(track)
+        if len(fitting) == opts.tracks:
+            return fitting
+    raise RuntimeError("the sample library has too few tracks of a demo-friendly length")
+
+
+def mood_script(tracks: list[Any], speed: float, lead_s: float) -> tuple[str, list[str]]:
+    """`SECONDS MOOD` lines: one mood per track, changing when the track does."""
+    lines, moods, at = ["0 happy"], [], lead_s
+    for i, track in enumerate(tracks):
+        mood = MOOD_CYCLE[i % len(MOOD_CYCLE)]
+        moods.append(mood)
+        lines.append(f"{at:.3f} {mood}")
+        at += track.duration_ms / 1000 / speed
+    return "\n".join(lines) + "\n", moods
+
+
+def run_demo(
+    opts: DemoOptions, say: Callable[[str], None], on_event: Callable[[dict], None]
+) -> DemoResult:
+    from app.config import load_settings
+    from app.db import repository
+    from app.db.engine import open_store
+    from app.jobs.listen import ListenOptions, ListenSession, snapshot_from_playback
+    from app.jobs.queue import queue_for_mood, require_eeg_mood
+    from app.jobs.sort import run_sort
+    from app.jobs.sync import playlist_name, run_sync
+    from app.plots import draw_mood_map, draw_timelines, track_points, track_timelines
+    from app.spotify import client_from_settings, login
+    from classifier.lsl_source import EEGSource
+    from classifier.pipeline import Predictor
+    from playlists.emulator import start_emulator
+
+    started = time.monotonic()
+    result = DemoResult()
+    opts.out.mkdir(parents=True, exist_ok=True)
+    home = prepare_home(opts.out)
+    say(f"demo home: {home} (a fresh store; your own emotune data is not touched)")
+
+    # 1. The local Spotify emulator, and a real PKCE login against it.
+    with start_emulator(speed=opts.speed) as emulator:
+        os.environ["EMOTUNE_SPOTIFY_URL"] = emulator.url
+        os.environ["SPOTIPY_REDIRECT_URI"] = f"http://127.0.0.1:{_free_port()}/callback"
+        cfg = load_settings()
+        store = open_store(cfg.database_url)
+        with store.session() as db:
+            model = repository.register_model(
+                db,
+                name="demo-synthetic-tsception",
+                kind="eeg",
+                path=str(DEMO_MODEL),
+                description="TSCeption trained on SYNTHETIC Muse-like EEG (demo only)",
+                activate=True,
+            )
+            model_id = model.id
+        say(f"Spotify emulator on {emulator.url}; logging in with PKCE against it")
+        login(
+            cfg,
+            open_url=lambda url: urllib.request.urlopen(url, timeout=10).read(),
+            show=lambda text: None,
+            timeout_s=30,
+        )
+        client = client_from_settings(cfg)
+
+        # 2. The simulated headset: SYNTHETIC EEG over real LSL, scripted through moods.
+        tracks = pick_tracks(emulator, opts)
+        lead_s = 2.0
+        script, moods = mood_script(tracks, opts.speed, lead_s)
+        script_path = opts.out / "demo-moods.txt"
+        script_path.write_text(script)
+        say("simulated Muse (SYNTHETIC EEG) over LSL, moods: " + ", ".join(moods))
+        simulator = subprocess.Popen(
+            [sys.executable, "-m", "app", "simulate", "muse", "--script", str(script_path),
+             "--source-id", DEMO_SOURCE_ID],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        source = EEGSource(
+            cfg.eeg_stream_name, cfg.eeg_stream_type, source_id=DEMO_SOURCE_ID, resolve_timeout_s=20
+        )
+        try:
+            source.connect()
+            # 3. Play the tracks (sped up) while the real listening pipeline tags them.
+            time.sleep(max(0.0, lead_s - 0.3))
+            client.start_playback([t.uri for t in tracks])
+            play_s = sum(t.duration_ms for t in tracks) / 1000 / opts.speed
+            say(
+                f"playing {len(tracks)} sample tracks at {opts.speed:g}x ({play_s:.0f} s) "
+                "while `emotune listen`'s pipeline tags them"
+            )
+            session = ListenSession(
+                store,
+                source,
+                Predictor.load(DEMO_MODEL),
+                lambda: snapshot_from_playback(client.playback_state(), time.time()),
+                model_id=model_id,
+                recordings_dir=cfg.recordings_dir,
+                options=ListenOptions(
+                    duration_s=play_s + 3.0,
+                    playback_rate=opts.speed,
+                    min_windows_per_listen=opts.min_windows,
+                ),
+                emit=on_event,
+            )
+            session.run()
+            # 4. Sync, sort, queue --now, against the emulator (the mood reading is fresh).
+            mood = require_eeg_mood(cfg)
+        finally:
+            source.close()
+            simulator.kill()
+            simulator.wait()
+        say("sync: one playlist per emotion")
+        sync = run_sync(cfg, client)
+        mixed = client.create_playlist("emotune demo · mixed", "sample tracks in play order")
+        client.add_items(mixed.id, [t.uri for t in tracks])
+        say("sort: the mixed playlist along an arc through the valence-arousal plane")
+        result.sort = run_sort(cfg, client, mixed.id, by="arc")
+        say("queue --now: tracks that match the current (synthetic) mood")
+        result.queue = queue_for_mood(cfg, client, mood[0], mood[1], count=3)
+        names = {t.uri: t.name for t in tracks}
+        for p in sync.playlists:
+            items = client.playlist_items(p["playlist_id"])
+            result.playlists[p["emotion"]] = [names.get(i.uri, i.uri or "?") for i in items]
+
+        # 5. The summary and the pictures.
+        with store.session() as db:
+            tagged = {r.uri: r for r in repository.list_tracks(db)}
+            points, timelines = track_points(db), track_timelines(db, limit=len(tracks))
+        store.close()
+    for track, scripted in zip(tracks, moods, strict=True):
+        row = tagged.get(track.uri)
+        result.tracks.append({
+            "name": track.name, "uri": track.uri, "scripted_mood": scripted,
+            "emotion": row.emotion if row else None,
+            "confidence": row.confidence if row else None,
+            "windows": row.n_windows if row else 0,
+        })  # fmt: skip
+    result.agreement = sum(1 for t in result.tracks if t["emotion"] == t["scripted_mood"])
+    result.pictures = [
+        str(draw_mood_map(points, opts.out / "mood-map.png",
+                          title="Demo mood map (SYNTHETIC EEG, demo model)")),
+        str(draw_timelines(timelines, opts.out / "timeline.png",
+                           title="Demo window predictions (SYNTHETIC EEG)")),
+    ]  # fmt: skip
+    for emotion in EMOTIONS:
+        result.playlists.setdefault(emotion, [])
+    result.playlists = {playlist_name(e): result.playlists[e] for e in EMOTIONS}
+    result.wall_s = time.monotonic() - started
+    return result
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
