@@ -240,7 +240,7 @@ def evaluate_voice(
         result = summarise_folds(scores)
         result["protocol"] = (
             f"{folds}-fold leave-actors-out CV; search inside training actors; held-out "
-            f"actors normalised with {enrol_clips or 'all'} of their own unlabelled clips"
+            f"actors {_enrolment_text(enrol_clips)}"
         )
         return result
     assert test_actors is not None
@@ -250,8 +250,7 @@ def evaluate_voice(
     result["confusion_png"] = str(save_confusion_png(score, png))
     result["protocol"] = (
         f"trained on actors {_fmt(sorted(set(data.actors) - set(score.test_actors)))}, "
-        f"held out {_fmt(score.test_actors)}; held-out actors normalised with "
-        f"{enrol_clips or 'all'} of their own unlabelled clips"
+        f"held out {_fmt(score.test_actors)}; held-out actors {_enrolment_text(enrol_clips)}"
     )
     return result
 
@@ -461,6 +460,13 @@ def mood_from_voice(cfg: Settings, path: Path) -> tuple[float, float, str]:
     """
     result = check_in(cfg, path)
     return result.p_valence, result.p_arousal, result.quadrant
+
+
+def _enrolment_text(enrol_clips: int | None) -> str:
+    if enrol_clips == 0:
+        return "not enrolled (normalised as the average training speaker)"
+    amount = "all" if enrol_clips is None else str(enrol_clips)
+    return f"enrolled with {amount} of their own unlabelled clips"
 
 
 def _open_store(cfg: Settings) -> Any:
