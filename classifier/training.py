@@ -270,22 +270,38 @@ def fit(
         callbacks.append(L.pytorch.callbacks.EarlyStopping("val_loss", patience=cfg.patience))
     if cfg.progress:
         callbacks.append(L.pytorch.callbacks.RichProgressBar(leave=True))
-    with tempfile.TemporaryDirectory(prefix="emotune-train-") as root:
-        trainer = L.Trainer(
-            max_epochs=cfg.max_epochs,
-            accelerator=cfg.accelerator,
-            devices=cfg.devices,
-            logger=False,
-            enable_checkpointing=False,
-            enable_model_summary=False,
-            enable_progress_bar=cfg.progress,
-            num_sanity_val_steps=0,
-            callbacks=callbacks,
-            default_root_dir=root,
-            deterministic=True,
-        )
-        trainer.fit(module, train_loader, val_loader)
-        epochs = int(trainer.current_epoch)
+    was_deterministic = torch.are_deterministic_algorithms_enabled()
+    try:
+        with tempfile.TemporaryDirectory(prefix="emotune-train-") as root:
+            try:
+                trainer = L.Trainer(
+                    max_epochs=cfg.max_epochs,
+                    accelerator=cfg.accelerator,
+                    devices=cfg.devices,
+                    logger=False,
+                    enable_checkpointing=False,
+                    enable_model_summary=False,
+                    enable_progress_bar=cfg.progress,
+                    num_sanity_val_steps=0,
+                    callbacks=callbacks,
+                    default_root_dir=root,
+                    deterministic=True,
+                )
+            except (
+                ValueError,
+                RuntimeError,
+                L.fabric.utilities.exceptions.MisconfigurationException,
+            ) as exc:  # noqa: E501
+                first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else ""
+                raise ClassifierError(
+                    f"--accelerator {cfg.accelerator} --devices {cfg.devices} cannot be used "
+                    f"here ({first}); try --accelerator cpu --devices 1"
+                ) from None
+            trainer.fit(module, train_loader, val_loader)
+            epochs = int(trainer.current_epoch)
+    finally:
+        # Lightning switches deterministic algorithms on process-wide; put it back.
+        torch.use_deterministic_algorithms(was_deterministic)
     state = best["state"] or {k: v.detach().cpu() for k, v in model.state_dict().items()}
     state = {k: v.contiguous() for k, v in state.items()}  # plain layout in checkpoints
     return TrainedModel(

@@ -188,3 +188,15 @@ def test_fine_tune_reports_held_out_tracks_and_writes_a_checkpoint(tmp_path: Pat
     calibrated = Predictor.load(result.path)
     assert calibrated.checkpoint["trained_on"]["calibrated"] is True
     assert calibrated.model_name == "demo-synthetic-tsception-calibrated"
+
+
+def test_an_unusable_accelerator_is_a_one_line_error_and_determinism_is_restored() -> None:
+    import torch
+
+    ws = toy_set()
+    before = torch.are_deterministic_algorithms_enabled()
+    with pytest.raises(ClassifierError, match="--accelerator gpu") as exc:
+        fit(ws, TrainConfig(max_epochs=1, progress=False, accelerator="gpu"))
+    assert "\n" not in str(exc.value)
+    fit(ws, TrainConfig(max_epochs=1, progress=False))
+    assert torch.are_deterministic_algorithms_enabled() == before
