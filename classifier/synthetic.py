@@ -78,14 +78,13 @@ class _Resonator:
     """White noise through a stateful 2-pole resonator: a narrow-band rhythm of unit std."""
 
     def __init__(self, freq_hz: float, rate_hz: float, n_channels: int, q: float = 4.0) -> None:
-        from scipy.signal import iirpeak, lfilter, lfilter_zi
+        from scipy.signal import iirpeak, lfilter
 
         self.b, self.a = iirpeak(freq_hz, q, fs=rate_hz)
         probe = lfilter(self.b, self.a, np.random.default_rng(0).standard_normal(20_000))
         self.gain = 1.0 / float(probe[2000:].std())
         self.zi = np.zeros((len(self.a) - 1, n_channels))
         self._lfilter = lfilter
-        del lfilter_zi
 
     def __call__(self, white: np.ndarray) -> np.ndarray:
         out, self.zi = self._lfilter(self.b, self.a, white, axis=0, zi=self.zi)

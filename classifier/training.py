@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -500,6 +500,3 @@ def fine_tune(
 def _norm_of(ws: WindowSet) -> tuple[np.ndarray, np.ndarray]:
     data = ws.data[~ws.rejected] if (~ws.rejected).any() else ws.data
     return data.mean(axis=(0, 2)), data.std(axis=(0, 2)) + 1e-6
-
-
-ProgressCallback = Callable[[str], None]
