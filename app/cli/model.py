@@ -29,7 +29,9 @@ LabelsOpt = Annotated[
 RateOpt = Annotated[float, typer.Option("--rate", help="Sampling rate of the recordings, Hz.")]
 StrideOpt = Annotated[
     float | None,
-    typer.Option("--stride", help="Seconds between window starts (default 1; DREAMER 4: no overlap)."),
+    typer.Option(
+        "--stride", help="Seconds between window starts (default 1; DREAMER 4: no overlap)."
+    ),
 ]
 LineOpt = Annotated[
     float | None, typer.Option("--line-noise", help="Mains frequency to notch, Hz (50 or 60).")
