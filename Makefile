@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint format clean
+.PHONY: venv demo test lint format clean
 
 venv: $(STAMP)
 
@@ -23,11 +23,15 @@ format: venv
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# The whole product offline: simulated headset (SYNTHETIC EEG), local Spotify emulator.
+demo: venv
+	$(BIN)/emotune demo --out demo-output
+
 test: lint
 	$(BIN)/python -m pytest -q
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache demo-output
 
 # The demo EEG model, trained on SYNTHETIC EEG (seeded, reproducible weights); ~1 min on CPU.
 .PHONY: demo-model

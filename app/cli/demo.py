@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from app.cli.common import console, print_json
+from app.cli.common import console, err_console, print_json
 
 
 def demo(
@@ -29,7 +29,8 @@ def demo(
 
     from app.jobs.demo import DemoOptions, run_demo
 
-    console.print(
+    screen = err_console if as_json else console  # with --json, stdout is the JSON alone
+    screen.print(
         "[bold]emotune demo[/]: SYNTHETIC EEG from a simulated Muse, a demo model trained on "
         "synthetic data, and a local Spotify emulator. Nothing here measures a real brain."
     )
@@ -39,9 +40,8 @@ def demo(
         BarColumn(),
         TextColumn("{task.fields[detail]}"),
         TimeElapsedColumn(),
-        console=console,
+        console=screen,
         transient=False,
-        disable=as_json,
     ) as progress:
         task = progress.add_task("listening", total=tracks, detail="")
 

@@ -2,7 +2,7 @@
 
 Reads top to bottom in `run_demo`: a fresh demo home; the local Spotify
 emulator and a real PKCE login against it; a simulated Muse publishing
-SYNTHETIC EEG over real LSL in its own process, scripted through moods; the
+SYNTHETIC EEG over real LSL in its own process, feeling each track's scripted mood; the
 emulator's player running a sequence of sample tracks (sped up) while the same
 `ListenSession` that `emotune listen` runs tags them with the demo model
 (trained on synthetic EEG); then sync, sort and queue against the emulator;
@@ -76,15 +76,9 @@ def pick_tracks(emulator: Any, opts: DemoOptions) -> list[Any]:
     raise RuntimeError("the sample library has too few tracks of a demo-friendly length")
 
 
-def mood_script(tracks: list[Any], speed: float, lead_s: float) -> tuple[str, list[str]]:
-    """`SECONDS MOOD` lines: one mood per track, changing when the track does."""
-    lines, moods, at = ["0 happy"], [], lead_s
-    for i, track in enumerate(tracks):
-        mood = MOOD_CYCLE[i % len(MOOD_CYCLE)]
-        moods.append(mood)
-        lines.append(f"{at:.3f} {mood}")
-        at += track.duration_ms / 1000 / speed
-    return "\n".join(lines) + "\n", moods
+def track_moods(tracks: list[Any]) -> list[str]:
+    """The mood the simulated listener feels during each track: happy, calm, sad, tense, ..."""
+    return [MOOD_CYCLE[i % len(MOOD_CYCLE)] for i in range(len(tracks))]
 
 
 def run_demo(
@@ -134,15 +128,17 @@ def run_demo(
         )
         client = client_from_settings(cfg)
 
-        # 2. The simulated headset: SYNTHETIC EEG over real LSL, scripted through moods.
+        # 2. The simulated headset: SYNTHETIC EEG over real LSL; its listener feels each track.
         tracks = pick_tracks(emulator, opts)
-        lead_s = 2.0
-        script, moods = mood_script(tracks, opts.speed, lead_s)
-        script_path = opts.out / "demo-moods.txt"
-        script_path.write_text(script)
-        say("simulated Muse (SYNTHETIC EEG) over LSL, moods: " + ", ".join(moods))
+        moods = track_moods(tracks)
+        feelings = opts.out / "demo-track-moods.txt"
+        feelings.write_text("".join(f"{t.uri} {m}\n" for t, m in zip(tracks, moods, strict=True)))
+        say(
+            "simulated Muse (SYNTHETIC EEG) over LSL; the simulated listener feels: "
+            + ", ".join(moods)
+        )
         simulator = subprocess.Popen(
-            [sys.executable, "-m", "app", "simulate", "muse", "--script", str(script_path),
+            [sys.executable, "-m", "app", "simulate", "muse", "--follow-player", str(feelings),
              "--source-id", DEMO_SOURCE_ID],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
@@ -151,14 +147,19 @@ def run_demo(
         )
         try:
             source.connect()
-            # 3. Play the tracks (sped up) while the real listening pipeline tags them.
-            time.sleep(max(0.0, lead_s - 0.3))
-            client.start_playback([t.uri for t in tracks])
+            # 3. Play the tracks (sped up) while the real listening pipeline tags them;
+            # playback starts once the session is up, so no track begins unobserved.
             play_s = sum(t.duration_ms for t in tracks) / 1000 / opts.speed
             say(
                 f"playing {len(tracks)} sample tracks at {opts.speed:g}x ({play_s:.0f} s) "
                 "while `emotune listen`'s pipeline tags them"
             )
+
+            def on_session_event(event: dict) -> None:
+                if event["event"] == "session":
+                    client.start_playback([t.uri for t in tracks])
+                on_event(event)
+
             session = ListenSession(
                 store,
                 source,
@@ -171,7 +172,7 @@ def run_demo(
                     playback_rate=opts.speed,
                     min_windows_per_listen=opts.min_windows,
                 ),
-                emit=on_event,
+                emit=on_session_event,
             )
             session.run()
             # 4. Sync, sort, queue --now, against the emulator (the mood reading is fresh).
