@@ -298,4 +298,7 @@ app.command("use")(use)
 
 
 def register(root: typer.Typer) -> None:
+    from app.cli import calibrate
+
+    calibrate.register(app)
     root.add_typer(app, name="model")
