@@ -140,7 +140,7 @@ def _register_demo_model(home: Path) -> None:
     store.close()
 
 
-def bench_reclassify(repeats: int = 3) -> dict:
+def bench_reclassify(repeats: int = 3, threads: int = 1) -> dict:
     import torch
 
     from app.db import repository
@@ -151,7 +151,7 @@ def bench_reclassify(repeats: int = 3) -> dict:
     from classifier.raw_store import RawRecording, write_fif
     from classifier.synthetic import synthetic_muse_eeg
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(threads)  # as `emotune reclassify --threads`
     home = Path(tempfile.mkdtemp(prefix="emotune-bench-"))
     t0 = 1_790_000_000.0
     seconds = 3600
@@ -230,11 +230,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--slices", type=int, default=5, help="10-s CPU slices to measure")
     parser.add_argument("--skip-cpu", action="store_true")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads for reclassify")
     args = parser.parse_args()
     figures = {}
     if not args.skip_cpu:
         figures.update(bench_cpu_share(args.slices))
-    figures.update(bench_reclassify())
+    figures.update(bench_reclassify(threads=args.threads))
     print(json.dumps(figures))
 
 

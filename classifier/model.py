@@ -219,6 +219,13 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     return ckpt
 
 
+def set_torch_threads(threads: int) -> None:
+    """Pin torch's CPU threads: on a busy 2-core machine 2 threads can be 4-10x slower than 1."""
+    import torch
+
+    torch.set_num_threads(max(1, int(threads)))
+
+
 class Predictor:
     """A loaded checkpoint, ready to turn normalised windows into probabilities.
 

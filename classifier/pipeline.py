@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from classifier.model import Predictor
+from classifier.model import Predictor, set_torch_threads
 from classifier.signal import (
     DEFAULT_MAX_GAP_S,
     MODEL_RATE_HZ,
@@ -32,6 +32,7 @@ __all__ = [
     "WindowResult",
     "classify_recording",
     "fine_tune",
+    "set_torch_threads",
 ]
 
 

@@ -18,10 +18,11 @@ from app.errors import ModelError
 # --- listen ---------------------------------------------------------------------------
 
 
-def _active_predictor(store: Any) -> tuple[Any, int, str]:
+def _active_predictor(store: Any, threads: int = 1) -> tuple[Any, int, str]:
     from app.db import repository
-    from classifier.pipeline import Predictor
+    from classifier.pipeline import Predictor, set_torch_threads
 
+    set_torch_threads(threads)
     with store.session() as db:
         model = repository.active_model(db, "eeg")
         if model is None:
@@ -223,6 +224,7 @@ def reclassify(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON object per session.")
     ] = False,
+    threads: Annotated[int, typer.Option(min=1, help="CPU threads for the model.")] = 1,
 ) -> None:
     """Re-run the active model over stored sessions' raw EEG and recompute the track tags.
 
@@ -235,7 +237,7 @@ def reclassify(
     cfg = settings()
     store = open_user_store(cfg)
     try:
-        predictor, model_id, model_name = _active_predictor(store)
+        predictor, model_id, model_name = _active_predictor(store, threads)
         with Progress(console=err_console, transient=True, disable=as_json) as progress:
             task = progress.add_task(f"re-classifying with {model_name}", total=None)
 

@@ -94,10 +94,11 @@ def run_demo(
     from app.plots import draw_mood_map, draw_timelines, track_points, track_timelines
     from app.spotify import client_from_settings, login
     from classifier.lsl_source import EEGSource
-    from classifier.pipeline import Predictor
+    from classifier.pipeline import Predictor, set_torch_threads
     from playlists.emulator import start_emulator
 
     started = time.monotonic()
+    set_torch_threads(1)  # real-time work is light; a second thread only adds contention
     result = DemoResult()
     opts.out.mkdir(parents=True, exist_ok=True)
     home = prepare_home(opts.out)
