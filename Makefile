@@ -42,3 +42,8 @@ demo-model: venv
 .PHONY: bench-sync
 bench-sync: venv
 	$(BIN)/python benchmarks/bench_sync.py
+
+# Voice check-in speed on 1,440 synthetic clips; add RAVDESS=DIR to also time your copy of RAVDESS.
+.PHONY: bench-voice
+bench-voice: venv
+	$(BIN)/python benchmarks/bench_voice.py $(if $(RAVDESS),--ravdess $(RAVDESS))
