@@ -324,7 +324,8 @@ def fit_voice_model(
         params=best.params,
         figures={
             "cv_accuracy": round(best.cv_accuracy, 4),
-            "cv_protocol": f"{best.cv_folds}-fold CV grouped by actor, training actors only",
+            "cv_protocol": f"{best.cv_folds}-fold CV grouped by actor, training actors only, "
+            "each normalised with all of their own clips",
             "cv_majority_rate": round(float(majority), 4),
             "search": {r.kind: round(r.cv_accuracy, 4) for r in results},
             "search_seconds": round(sum(r.seconds for r in results), 1),
