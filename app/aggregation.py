@@ -82,28 +82,25 @@ def aggregate_track(
     if ratings:
         v = math.fsum(rating_to_probability(r.valence) for r in ratings) / len(ratings)
         a = math.fsum(rating_to_probability(r.arousal) for r in ratings) / len(ratings)
-        return TagResult(
-            valence=v,
-            arousal=a,
-            quadrant=quadrant(v, a),
-            confidence=window_confidence(v, a),
-            n_windows=len(valid),
-            n_listens=len({r.listen_id for r in ratings} | counted),
-            source="self",
-        )
+        listens = len({r.listen_id for r in ratings} | counted)
+        return _tag(v, a, n_windows=len(valid), n_listens=listens, source="self")
     if not valid:
         return None
     weights = [w.confidence for w in valid]
     v = _weighted_mean([w.p_valence for w in valid], weights)
     a = _weighted_mean([w.p_arousal for w in valid], weights)
+    return _tag(v, a, n_windows=len(valid), n_listens=len(counted), source="eeg")
+
+
+def _tag(v: float, a: float, *, n_windows: int, n_listens: int, source: str) -> TagResult:
     return TagResult(
         valence=v,
         arousal=a,
         quadrant=quadrant(v, a),
         confidence=window_confidence(v, a),
-        n_windows=len(valid),
-        n_listens=len(counted),
-        source="eeg",
+        n_windows=n_windows,
+        n_listens=n_listens,
+        source=source,
     )
 
 

@@ -38,12 +38,7 @@ def check_active_model(cfg: Settings) -> str:
     store = open_store(cfg.database_url)
     try:
         with store.session() as db:
-            model = repository.active_model(db, "eeg")
-            if model is None:
-                raise EmotuneError(
-                    "no active EEG model; train one (`emotune model train`) "
-                    "or pick one (`emotune model use ID`)"
-                )
+            model = repository.require_active_eeg_model(db)
             if not Path(model.path).exists():
                 raise EmotuneError(
                     f"model file {model.path} is missing; restore it or `emotune model use` another"

@@ -13,7 +13,6 @@ from typing import Annotated, Any
 import typer
 
 from app.cli.common import console, err_console, open_user_store, print_json, settings
-from app.errors import ModelError
 
 # --- listen ---------------------------------------------------------------------------
 
@@ -24,12 +23,7 @@ def _active_predictor(store: Any, threads: int = 1) -> tuple[Any, int, str]:
 
     set_torch_threads(threads)
     with store.session() as db:
-        model = repository.active_model(db, "eeg")
-        if model is None:
-            raise ModelError(
-                "no active EEG model; train one (`emotune model train`) "
-                "or pick one (`emotune model use ID`)"
-            )
+        model = repository.require_active_eeg_model(db)
         model_id, path, name = model.id, model.path, model.name
     return Predictor.load(path), model_id, name
 

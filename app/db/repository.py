@@ -23,7 +23,7 @@ from app.db.models import (
     WindowPrediction,
     utcnow,
 )
-from app.errors import NotFoundError
+from app.errors import ModelError, NotFoundError
 
 # --- tracks -----------------------------------------------------------------
 
@@ -195,6 +195,39 @@ def list_models(db: Session, *, kind: str | None = None) -> list[Model]:
 
 def active_model(db: Session, kind: str = "eeg") -> Model | None:
     return db.scalar(select(Model).where(Model.kind == kind, Model.active.is_(True)))
+
+
+def require_active_eeg_model(db: Session) -> Model:
+    """The active EEG model, or a ModelError saying how to get one."""
+    model = active_model(db, "eeg")
+    if model is None:
+        raise ModelError(
+            "no active EEG model; train one (`emotune model train`) "
+            "or pick one (`emotune model use ID`)"
+        )
+    return model
+
+
+# --- window predictions --------------------------------------------------------
+
+
+def window_prediction_values(
+    w: Any, *, session_id: int, listen_id: int | None, model_id: int | None
+) -> dict[str, Any]:
+    """Column values of one classified window (a `classifier.pipeline.WindowResult`)."""
+    return {
+        "session_id": session_id,
+        "listen_id": listen_id,
+        "start_time": w.start_time,
+        "end_time": w.end_time,
+        "p_valence": w.p_valence,
+        "p_arousal": w.p_arousal,
+        "confidence": w.confidence,
+        "quality": w.quality,
+        "rejected": w.rejected,
+        "reject_reason": w.reject_reason,
+        "model_id": model_id,
+    }
 
 
 def set_active_model(db: Session, model_id: int) -> Model:

@@ -346,17 +346,9 @@ class ListenSession:
 
     def _window_row(self, w: Any, listen_id: int | None) -> WindowPrediction:
         return WindowPrediction(
-            session_id=self.summary.session_id,
-            listen_id=listen_id,
-            start_time=w.start_time,
-            end_time=w.end_time,
-            p_valence=w.p_valence,
-            p_arousal=w.p_arousal,
-            confidence=w.confidence,
-            quality=w.quality,
-            rejected=w.rejected,
-            reject_reason=w.reject_reason,
-            model_id=self.model_id,
+            **repository.window_prediction_values(
+                w, session_id=self.summary.session_id, listen_id=listen_id, model_id=self.model_id
+            )
         )
 
     def _record_gaps(self) -> None:

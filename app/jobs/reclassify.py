@@ -48,19 +48,9 @@ def _window_rows(
         if listen_id is not None and not w.rejected:
             kept += 1
         rows.append(
-            {
-                "session_id": session_id,
-                "listen_id": listen_id,
-                "start_time": w.start_time,
-                "end_time": w.end_time,
-                "p_valence": w.p_valence,
-                "p_arousal": w.p_arousal,
-                "confidence": w.confidence,
-                "quality": w.quality,
-                "rejected": w.rejected,
-                "reject_reason": w.reject_reason,
-                "model_id": model_id,
-            }
+            repository.window_prediction_values(
+                w, session_id=session_id, listen_id=listen_id, model_id=model_id
+            )
         )
     return rows, dropped, kept
 
