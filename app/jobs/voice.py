@@ -240,7 +240,7 @@ def evaluate_voice(
         result = summarise_folds(scores)
         result["protocol"] = (
             f"{folds}-fold leave-actors-out CV; search inside training actors; held-out "
-            f"actors {_enrolment_text(enrol_clips)}"
+            f"actors {_enrolment_text(enrol_clips, normalisation)}"
         )
         return result
     assert test_actors is not None
@@ -250,7 +250,8 @@ def evaluate_voice(
     result["confusion_png"] = str(save_confusion_png(score, png))
     result["protocol"] = (
         f"trained on actors {_fmt(sorted(set(data.actors) - set(score.test_actors)))}, "
-        f"held out {_fmt(score.test_actors)}; held-out actors {_enrolment_text(enrol_clips)}"
+        f"held out {_fmt(score.test_actors)}; held-out actors "
+        f"{_enrolment_text(enrol_clips, normalisation)}"
     )
     return result
 
@@ -329,7 +330,9 @@ class CheckIn:
     quadrant: str
     confidence: float
     enrolled_clips: int
-    normalised_with: str  # "enrolment" or "average speaker" or "none"
+    # "enrolment"; "none" (not enrolled: the un-normalised fallback model answered);
+    # "average speaker" (not enrolled, a model without fallback)
+    normalised_with: str
     model_id: int
     notes: list[str] = field(default_factory=list)
     reading_id: int | None = None
@@ -380,7 +383,7 @@ def check_in(cfg: Settings, path: Path, *, store_reading: bool = True) -> CheckI
 
     clips = enrolled_clips(cfg)
     stats = None
-    normalised_with = "none" if model.normalisation == "none" else "average speaker"
+    normalised_with = "none"
     if model.normalisation == "speaker":
         if clips:
             extracted = extract_files(
@@ -388,6 +391,8 @@ def check_in(cfg: Settings, path: Path, *, store_reading: bool = True) -> CheckI
             )
             stats = model.speaker_from(extracted.matrix)
         if stats is None:
+            if model.unenrolled is None:
+                normalised_with = "average speaker"
             notes.append(
                 "not enrolled: less accurate; `emotune voice enrol` about "
                 f"{RECOMMENDED_CLIPS} clips of yours in varied moods"
@@ -462,7 +467,9 @@ def mood_from_voice(cfg: Settings, path: Path) -> tuple[float, float, str]:
     return result.p_valence, result.p_arousal, result.quadrant
 
 
-def _enrolment_text(enrol_clips: int | None) -> str:
+def _enrolment_text(enrol_clips: int | None, normalisation: str) -> str:
+    if normalisation == "none":
+        return "not normalised per speaker (no enrolment needed)"
     if enrol_clips == 0:
         return "not enrolled (normalised as the average training speaker)"
     amount = "all" if enrol_clips is None else str(enrol_clips)

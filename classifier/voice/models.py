@@ -188,6 +188,9 @@ class VoiceModel:
     figures: dict[str, Any] = field(default_factory=dict)
     trained_on: dict[str, Any] = field(default_factory=dict)
     sample_rate: int = SAMPLE_RATE
+    # Same kind and parameters fitted on un-normalised features: for speakers who have not
+    # enrolled (measured: better than normalising them as the average speaker).
+    unenrolled: Any = None
 
     def speaker_from(self, clips: np.ndarray) -> SpeakerStats | None:
         """Statistics of a new speaker from their raw features `(n_clips, n_features)`.
@@ -211,7 +214,13 @@ class VoiceModel:
     def predict_proba(
         self, features: np.ndarray, speaker: SpeakerStats | None = None
     ) -> np.ndarray:
-        """Class probabilities `(n, len(classes))` for raw features `(n, n_features)`."""
+        """Class probabilities `(n, len(classes))` for raw features `(n, n_features)`.
+
+        `speaker` None means not enrolled: the un-normalised fallback model answers if
+        there is one, else the main model with the average speaker's statistics.
+        """
+        if speaker is None and self.normalisation == "speaker" and self.unenrolled is not None:
+            return np.asarray(self.unenrolled.predict_proba(features.astype(np.float32)))
         return np.asarray(self.estimator.predict_proba(self.prepare(features, speaker)))
 
     def save(self, path: Path) -> Path:
@@ -304,13 +313,12 @@ def fit_voice_model(
         results.append(result)
     best = max(results, key=lambda r: r.cv_accuracy)
     start = time.perf_counter()
-    estimator = build_estimator(best.kind, best.params, seed=seed)
-    if best.kind == "svc":
-        # An SVC has no probabilities of its own: calibrate its scores (sigmoid, inner 3-fold).
-        from sklearn.calibration import CalibratedClassifierCV
-
-        estimator = CalibratedClassifierCV(estimator, ensemble=False, cv=3)
-    estimator.fit(x, labels)
+    estimator = _probabilistic(best.kind, best.params, seed).fit(x, labels)
+    unenrolled = None
+    if normalisation == "speaker":
+        unenrolled = _probabilistic(best.kind, best.params, seed).fit(
+            features.astype(np.float32), labels
+        )
     fit_seconds = time.perf_counter() - start
     majority = np.bincount(labels).max() / len(labels)
     return VoiceModel(
@@ -332,4 +340,16 @@ def fit_voice_model(
             "fit_seconds": round(fit_seconds, 2),
         },
         trained_on={"actors": sorted({int(a) for a in actors}), "n_clips": len(labels)},
+        unenrolled=unenrolled,
     )
+
+
+def _probabilistic(kind: str, params: dict[str, Any], seed: int) -> Any:
+    """An unfitted estimator of `kind` that answers calibrated class probabilities."""
+    estimator = build_estimator(kind, params, seed=seed)
+    if kind == "svc":
+        # An SVC has no probabilities of its own: calibrate its scores (sigmoid, inner 3-fold).
+        from sklearn.calibration import CalibratedClassifierCV
+
+        estimator = CalibratedClassifierCV(estimator, ensemble=False, cv=3)
+    return estimator

@@ -103,7 +103,7 @@ def test_check_in_reports_and_stores_a_mood_reading(
     assert set(reading["probabilities"]) == {"neutral", "happy", "sad", "angry"}
     assert sum(reading["probabilities"].values()) == pytest.approx(1.0, abs=1e-3)
     assert reading["quadrant"] in ("happy", "calm", "sad", "tense")
-    assert reading["normalised_with"] == "average speaker"
+    assert reading["normalised_with"] == "none"  # the un-enrolled fallback model answered
     assert any("not enrolled" in note for note in reading["notes"])
 
     from sqlalchemy import select

@@ -171,12 +171,20 @@ def test_few_enrolment_clips_are_shrunk_toward_the_average_speaker() -> None:
     np.testing.assert_allclose(many.mean, own.mean, rtol=1e-3)
 
 
-def test_a_model_without_enrolment_uses_the_average_speaker(synthetic_model_path: Path) -> None:
+def test_unenrolled_speakers_get_the_fallback_model(synthetic_model_path: Path) -> None:
     model = VoiceModel.load(synthetic_model_path)
     assert model.speaker_from(np.zeros((0, 432), np.float32)) is None
     vector = features_of(synthetic_clip("sad", 5, 0), "extended")[None, :]
+    assert model.unenrolled is not None
     np.testing.assert_allclose(
-        model.predict_proba(vector, None), model.predict_proba(vector, model.average_speaker)
+        model.predict_proba(vector, None), model.unenrolled.predict_proba(vector)
     )
     stats = model.speaker_from(np.repeat(vector, 3, axis=0))
     assert stats is not None and stats.n_clips == 3
+    enrolled = model.predict_proba(vector, stats)
+    assert enrolled.shape == (1, 4) and not np.allclose(enrolled, model.predict_proba(vector))
+    # Without a fallback, an un-enrolled speaker is normalised as the average speaker.
+    model.unenrolled = None
+    np.testing.assert_allclose(
+        model.predict_proba(vector, None), model.predict_proba(vector, model.average_speaker)
+    )
