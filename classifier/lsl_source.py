@@ -22,6 +22,9 @@ from classifier.lsl_discovery import StreamDescription, _channel_labels, import_
 log = logging.getLogger(__name__)
 
 ACCEPTED_CHANNEL_COUNTS = (4, 5)
+# A sample cannot arrive before it was stamped: stamps further ahead of this computer's
+# clock than this mean the sender's clock jumped forward (or runs ahead), so re-anchor.
+MAX_STAMP_AHEAD_S = 2.0
 
 
 class RingBuffer:
@@ -91,6 +94,7 @@ class SourceStatus:
     clock: str = ""  # "unix" | "lsl"
     gaps: list[Gap] = field(default_factory=list)
     reconnects: int = 0
+    clock_jumps: int = 0  # times the stamps ran ahead of this computer's clock and were re-anchored
 
 
 def detect_clock(first_stamp: float, unix_now: float, lsl_now: float) -> str:
@@ -225,7 +229,15 @@ class EEGSource:
             with self._status_lock:
                 self.status.clock = clock
             self._offset = 0.0 if clock == "unix" else unix_now - lsl_now
-        return stamps + self._offset
+        unix = stamps + self._offset
+        ahead = float(unix[-1]) - time.time()
+        if ahead > MAX_STAMP_AHEAD_S:
+            log.warning("EEG stamps run %.1f s ahead of this computer's clock: re-anchored", ahead)
+            self._offset -= ahead
+            unix = stamps + self._offset
+            with self._status_lock:
+                self.status.clock_jumps += 1
+        return unix
 
     def _run(self) -> None:
         pylsl = import_pylsl()
@@ -281,6 +293,7 @@ class EEGSource:
         with self._status_lock:
             self.status.connected = True
             self.status.reconnects += 1
+            self.status.clock = ""  # a restarted sender may stamp on another clock: detect anew
         log.info("EEG stream is back (%s)", info.source_id())
         return True
 
@@ -291,6 +304,7 @@ class EEGSource:
                 clock=self.status.clock,
                 gaps=[Gap(g.started_at, g.ended_at) for g in self.status.gaps],
                 reconnects=self.status.reconnects,
+                clock_jumps=self.status.clock_jumps,
             )
 
     @property
