@@ -471,7 +471,7 @@ def _enrolment_text(enrol_clips: int | None, normalisation: str) -> str:
     if normalisation == "none":
         return "not normalised per speaker (no enrolment needed)"
     if enrol_clips == 0:
-        return "not enrolled (normalised as the average training speaker)"
+        return "not enrolled (the fallback model fitted on un-normalised features answers)"
     amount = "all" if enrol_clips is None else str(enrol_clips)
     return f"enrolled with {amount} of their own unlabelled clips"
 
