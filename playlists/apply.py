@@ -122,6 +122,9 @@ def sync_playlist(
         and known.playlist_id == info.id
         and known.snapshot_id == info.snapshot_id
         and (known.uris is not None)
+        # A write that timed out yet was applied, or an edit between two of ours, leaves
+        # our last snapshot current but the items not what we wrote: the count tells.
+        and (info.total is None or info.total == len(known.uris))
     ):
         current = list(known.uris)
     else:
