@@ -46,11 +46,11 @@ def find_streams(
 ) -> list[StreamDescription]:
     """Streams of `stream_type` (and `name`, if given) visible on the network within `timeout_s`."""
     pylsl = import_pylsl()
-    found = pylsl.resolve_byprop("type", stream_type, minimum=1, timeout=timeout_s)
+    # Ask for the name too: a resolve by type alone returns on the first EEG stream to answer.
+    predicate = f"type='{stream_type}'" + (f" and name='{name}'" if name else "")
+    found = pylsl.resolve_bypred(predicate, minimum=1, timeout=timeout_s)
     out = []
     for info in found:
-        if name is not None and info.name() != name:
-            continue
         out.append(
             StreamDescription(
                 name=info.name(),

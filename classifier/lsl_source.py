@@ -97,6 +97,13 @@ class SourceStatus:
     clock_jumps: int = 0  # times the stamps ran ahead of this computer's clock and were re-anchored
 
 
+def _xpath_literal(value: str) -> str:
+    """A name safe inside an XPath '...' literal (LSL's resolve predicate)."""
+    if "'" in value:
+        raise ClassifierError(f"stream names and ids may not contain quotes: {value!r}")
+    return value
+
+
 def detect_clock(first_stamp: float, unix_now: float, lsl_now: float) -> str:
     """Which clock a sample's stamp is on: 'unix' (time.time) or 'lsl' (local_clock)."""
     return "unix" if abs(first_stamp - unix_now) < abs(first_stamp - lsl_now) else "lsl"
@@ -140,12 +147,20 @@ class EEGSource:
     # --- connecting ---------------------------------------------------------
 
     def _resolve(self, timeout_s: float):  # type: ignore[no-untyped-def]
+        """The stream we want, or None after `timeout_s`.
+
+        Asks LSL for exactly our name, type (and source id): a plain resolve by
+        type returns as soon as *any* EEG stream answers, which may be another's.
+        """
         pylsl = import_pylsl()
 
-        infos = pylsl.resolve_byprop("type", self.stream_type, minimum=1, timeout=timeout_s)
-        infos = [i for i in infos if i.name() == self.name]
+        wanted = {"name": self.name, "type": self.stream_type}
         if self.source_id is not None:
-            infos = [i for i in infos if i.source_id() == self.source_id]
+            wanted["source_id"] = self.source_id
+        predicate = " and ".join(
+            f"{key}='{_xpath_literal(value)}'" for key, value in wanted.items()
+        )
+        infos = pylsl.resolve_bypred(predicate, minimum=1, timeout=timeout_s)
         if self.description is not None:  # prefer the stream we had
             same = [i for i in infos if i.source_id() == self.description.source_id]
             infos = same or infos
