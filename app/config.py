@@ -91,7 +91,7 @@ def _section(data: dict[str, Any], name: str, path: Path) -> dict[str, Any]:
 def _typed(value: Any, kind: type, key: str, path: Path) -> Any:
     try:
         return kind(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: int(inf)
         raise ConfigError(
             f"config file {path}: {key} = {value!r} is not a {kind.__name__}; fix that line"
         ) from None
