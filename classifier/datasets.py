@@ -130,6 +130,17 @@ def read_labels(labels_path: str | Path, recordings_dir: str | Path) -> list[Lab
         raise ClassifierError(f"labels file {labels_path} does not exist")
     if not recordings_dir.is_dir():
         raise ClassifierError(f"recordings folder {recordings_dir} does not exist")
+    try:
+        return _read_label_rows(labels_path, recordings_dir)
+    except UnicodeDecodeError as exc:
+        raise ClassifierError(
+            f"{labels_path}: not UTF-8 text (byte {exc.start}); save it as a UTF-8 CSV"
+        ) from None
+    except csv.Error as exc:
+        raise ClassifierError(f"{labels_path}: not a readable CSV ({exc})") from None
+
+
+def _read_label_rows(labels_path: Path, recordings_dir: Path) -> list[LabelRow]:
     with labels_path.open(newline="", encoding="utf-8-sig") as fh:
         reader = csv.DictReader(fh)
         header = [h.strip() for h in (reader.fieldnames or [])]
