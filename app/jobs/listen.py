@@ -176,9 +176,11 @@ class ListenSession:
                 if now >= next_poll:
                     next_poll = now + self.opts.poll_interval_s
                     self._observe_player(self.poll_player())
-                # 3. windows: classify those that completed since the last tick
+                # 3. windows: classify those that completed since the last tick (when the
+                # stream has stopped, its last sample is final: no guard, no window left out)
+                guard = self.opts.edge_guard_s if self.source.snapshot_status().connected else 0.0
                 if len(buffer_stamps) and buffer_stamps[-1] - self._last_window_end >= (
-                    self.opts.stride_s + self.opts.edge_guard_s
+                    self.opts.stride_s + guard
                 ):
                     results = classify_recording(
                         self.predictor,
@@ -189,7 +191,7 @@ class ListenSession:
                         stride_s=self.opts.stride_s,
                         line_noise_hz=self.opts.line_noise_hz,
                     )
-                    newest = buffer_stamps[-1] - self.opts.edge_guard_s
+                    newest = buffer_stamps[-1] - guard
                     for w in results:
                         if self._last_window_end + 0.5 * self.opts.stride_s < w.end_time <= newest:
                             self._pending.append(w)
