@@ -105,9 +105,11 @@ def train(
     if as_json:
         print_json(s)
         return
+    from app.jobs.voice import normalisation_text
+
     console.print(
         f"voice model {s['model_id']} ({s['model']}, {s['feature_set']} features, "
-        f"per-{s['normalisation']} normalisation) saved to {s['path']} and active"
+        f"{normalisation_text(s['normalisation'])}) saved to {s['path']} and active"
     )
     console.print(
         f"cross-validated on training actors {_fmt(s['train_actors'])}: {s['cv_accuracy']:.1%} "

@@ -170,9 +170,9 @@ def train_voice(
                 kind="voice",
                 path=str(path),
                 description=(
-                    f"{model.kind} on {model.feature_set} features, per-{model.normalisation} "
-                    f"normalisation; speech of actors {_fmt(actors)} ({len(data.emotions)} clips "
-                    f"minus held-out); {LICENSE_NOTE}"
+                    f"{model.kind} on {model.feature_set} features, "
+                    f"{normalisation_text(model.normalisation)}; speech of actors {_fmt(actors)} "
+                    f"({model.trained_on['n_clips']} clips); {LICENSE_NOTE}"
                 ),
                 metrics=model.figures,
                 activate=True,
@@ -195,6 +195,10 @@ def train_voice(
         "held_out": held_out,
     }
     return TrainOutcome(model_id=model_id, path=path, summary=summary)
+
+
+def normalisation_text(normalisation: str) -> str:
+    return "per-speaker normalisation" if normalisation == "speaker" else "no normalisation"
 
 
 def evaluate_voice(
