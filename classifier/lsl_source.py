@@ -114,7 +114,7 @@ class EEGSource:
 
     Stream loss (no samples for `gap_after_s`) does not stop the source: the gap
     is recorded and the stream is re-resolved until it comes back (a restarted
-    `muselsl stream` has a new outlet; the same `source_id` is preferred).
+    `muselsl stream` has a new outlet with the same `source_id`; no other is taken).
     """
 
     def __init__(
@@ -157,13 +157,12 @@ class EEGSource:
         wanted = {"name": self.name, "type": self.stream_type}
         if self.source_id is not None:
             wanted["source_id"] = self.source_id
+        if self.description is not None:  # once connected, only our headset: never another's
+            wanted["source_id"] = self.description.source_id
         predicate = " and ".join(
             f"{key}='{_xpath_literal(value)}'" for key, value in wanted.items()
         )
         infos = pylsl.resolve_bypred(predicate, minimum=1, timeout=timeout_s)
-        if self.description is not None:  # prefer the stream we had
-            same = [i for i in infos if i.source_id() == self.description.source_id]
-            infos = same or infos
         return infos[0] if infos else None
 
     def _open(self, info) -> None:  # type: ignore[no-untyped-def]
