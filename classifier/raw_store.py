@@ -52,6 +52,7 @@ class RawSpool:
             json.dumps({"channel_labels": list(channel_labels), "rate_hz": rate_hz})
         )
         self._fh = path.open("ab")
+        _lock(self._fh, exclusive=True)  # held until close (or the process dies)
 
     def append(self, samples: np.ndarray, timestamps: np.ndarray) -> None:
         """Append [n, C] µV samples with their [n] Unix-second timestamps."""
@@ -63,6 +64,28 @@ class RawSpool:
 
     def close(self) -> None:
         self._fh.close()
+
+
+def _lock(fh, *, exclusive: bool) -> bool:  # type: ignore[no-untyped-def]
+    """Take an advisory lock on an open file without waiting; False if another holds it."""
+    try:
+        import fcntl
+    except ImportError:  # no fcntl (Windows): no way to tell, assume free
+        return True
+    try:
+        fcntl.flock(fh, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def spool_in_use(path: Path) -> bool:
+    """Whether a running session still writes this spool (it holds a lock a crash releases)."""
+    try:
+        with path.open("rb") as fh:
+            return not _lock(fh, exclusive=False)
+    except FileNotFoundError:
+        return False
 
 
 def _sidecar(spool: Path) -> Path:

@@ -143,7 +143,9 @@ class ListenSession:
             db.add(row)
             db.flush()
             self.summary = SessionSummary(session_id=row.id)
-        spool_path = self.recordings_dir / f"session-{self.summary.session_id:05d}.spool"
+            spool_path = self.recordings_dir / f"session-{row.id:05d}.spool"
+            # Point at the spool from the start: after a crash `emotune reclassify` finds it.
+            row.raw_path = str(spool_path)
         spool = RawSpool(spool_path, tuple(desc.channel_labels), desc.nominal_rate_hz)
         self.emit(
             {

@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 
 from app.db import repository
 from app.db.engine import Store
@@ -65,6 +65,17 @@ def _store_windows(
     """Replace a session's windows and retag its tracks; returns (kept, dropped, retagged)."""
     with store.session() as db:
         listen_rows = list(db.scalars(select(Listen).where(Listen.session_id == session_id)))
+        for row in listen_rows:
+            if row.ended_at is None:  # the listener died mid-track: close the listen where
+                # the windows it credited live end (the last few seconds are all a crash costs)
+                last = db.scalar(
+                    select(func.max(WindowPrediction.end_time)).where(
+                        WindowPrediction.listen_id == row.id
+                    )
+                )
+                row.ended_at = float(last) if last is not None else row.started_at
+                row.segments = [[row.started_at, row.ended_at]]
+                row.completed = False
         listens = [
             StoredListen(
                 listen_id=row.id,
@@ -89,11 +100,15 @@ def _store_windows(
 
 
 def _load_session_eeg(session: ListeningSession) -> Any:
-    from classifier.raw_store import finalize_spool, read_fif
+    from classifier.raw_store import finalize_spool, read_fif, spool_in_use
 
     if not session.raw_path:
         raise NotFoundError(f"session {session.id} kept no raw EEG; nothing to re-classify")
     path = Path(session.raw_path)
+    if path.suffix == ".spool" and spool_in_use(path):
+        raise NotFoundError(
+            f"session {session.id} is still recording; re-classify it after `emotune listen` stops"
+        )
     if path.suffix == ".spool" and path.exists():  # left by a crash: convert it now
         path = finalize_spool(path, path.with_name(path.stem + "_raw.fif"))
     return read_fif(path), str(path)
@@ -125,7 +140,12 @@ def reclassify_sessions(
     for session in sessions:
         if not session.raw_path:
             continue
-        rec, raw_path = _load_session_eeg(session)
+        try:
+            rec, raw_path = _load_session_eeg(session)
+        except NotFoundError:
+            if session_ids:  # asked for by id: say why not
+                raise
+            continue  # a session still recording: leave it to its listener
         results = classify_recording(
             predictor,
             rec.samples,
