@@ -47,3 +47,10 @@ bench-sync: venv
 .PHONY: bench-voice
 bench-voice: venv
 	$(BIN)/python benchmarks/bench_voice.py $(if $(RAVDESS),--ravdess $(RAVDESS))
+
+# Fault injection (EEG stream, Spotify, kill -9, concurrent writers, fuzzed input); the last
+# line is the JSON of faults injected/survived and windows/data lost and duplicates.
+.PHONY: reliability
+reliability: venv
+	$(BIN)/python -m pytest -q tests/reliability
+	@cat .reliability.json

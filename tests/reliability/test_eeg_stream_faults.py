@@ -1,0 +1,268 @@
+"""EEG stream faults against the real `emotune listen`, while `emotune sync` writes the same store.
+
+One listening session (real subprocesses: fault outlets over loopback LSL, `python -m app
+listen --json --source-id ...`, the Spotify emulator's player) meets, in order: NaN and +inf
+bursts, a stall followed by a catch-up burst at 10x the sample rate, the outlet dying, a
+second stream of the same name appearing, the outlet returning, its clock jumping forward,
+the outlet dying and returning again. Meanwhile `emotune sync` runs again and again against
+the same SQLite store, and the test itself edits tags there. SYNTHETIC EEG throughout.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import select
+
+from app.config import load_settings
+from app.db.engine import open_store
+from app.db.models import ListeningSession, StreamGap, TrackTag, WindowPrediction
+from app.spotify import client_from_settings
+from classifier.raw_store import read_fif
+from playlists.emulator import SampleTrack, start_emulator
+from tests.listening.e2e_helpers import login_to_emulator, read_events, wait_for_event
+from tests.reliability.helpers import (
+    counter_holes,
+    emotune,
+    playlists_snapshot,
+    start_emotune,
+    start_fault_outlet,
+    stop,
+    tag_track_ids,
+    unique_id,
+    windows_lost,
+)
+
+LONG_TRACK = SampleTrack(
+    id="0SynthReliabilityTrk01",
+    name="Synthetic reliability track",
+    duration_ms=600_000,
+    artists=(("0SynthArtist0000000001", "Synthetic Artist"),),
+)
+DECOY_COUNTER = 1_000_000.0  # the decoy stream's counter starts here: its samples are obvious
+
+
+def _sync_loop(store_url: str, ids: list[str], done: threading.Event, runs: list) -> None:
+    """`emotune sync` again and again; before each, flip one tag so every sync has writes."""
+    store = open_store(store_url)
+    try:
+        i = 0
+        while not done.is_set():
+            with store.session() as db:
+                tag = db.scalars(select(TrackTag).order_by(TrackTag.track_id)).all()[i % 4]
+                tag.quadrant = "sad" if tag.quadrant == "happy" else "happy"
+                tag.valence = 0.1 if tag.quadrant == "sad" else 0.9
+                tag.arousal = 0.1 if tag.quadrant == "sad" else 0.9
+            runs.append(emotune("sync", "--json", timeout=90))
+            i += 1
+    finally:
+        store.close()
+
+
+def test_stream_faults_during_a_session_with_sync_writing_the_same_store(
+    monkeypatch, store, seeded_model, tmp_path: Path, faults
+) -> None:
+    source_id, decoy_id = unique_id(), unique_id("MuseDECOY")
+    trigger = tmp_path / "go"
+    outlets = []
+    runs: list = []
+    done = threading.Event()
+    with start_emulator(speed=1.0, tracks=[LONG_TRACK]) as emu:
+        login_to_emulator(monkeypatch, emu.url)
+        extra = emu.add_tracks([200_000] * 8, name_prefix="Synthetic Sync Sample")
+        tag_track_ids(store, emu, extra, ["happy", "happy", "sad", "calm"] * 2)
+        own_before = playlists_snapshot(emu)
+        first = start_fault_outlet(
+            {
+                "source_id": source_id,
+                "phases": [
+                    ["until_file", str(trigger)],
+                    ["normal", 5.0],
+                    ["nan", 0.6],
+                    ["normal", 3.0],
+                    ["inf", 0.6],
+                    ["normal", 3.0],
+                    ["stall_burst", 1.2],
+                    ["normal", 3.0],
+                ],
+                "then": "exit",
+            }
+        )
+        outlets.append(first)
+        try:
+            events_path = tmp_path / "events.jsonl"
+            listener = start_emotune(
+                "listen", "--json", "--source-id", source_id, "--duration", "44",
+                "--min-windows", "3", stdout=events_path.open("w"),
+            )  # fmt: skip
+            wait_for_event(events_path, "session", timeout_s=90)
+            client_from_settings(load_settings()).start_playback([LONG_TRACK.uri])
+            trigger.touch()
+            syncer = threading.Thread(
+                target=_sync_loop,
+                args=(load_settings().database_url, extra, done, runs),
+                daemon=True,
+            )
+            syncer.start()
+            first.wait(timeout=60)  # the outlet dies ...
+            # ... and while it is gone, another stream of the same name appears.
+            outlets.append(
+                start_fault_outlet(
+                    {
+                        "source_id": decoy_id,
+                        "counter_start": DECOY_COUNTER,
+                        "phases": [],
+                        "then": "forever",
+                    }
+                )
+            )
+            time.sleep(3.5)
+            second = start_fault_outlet(
+                {
+                    "source_id": source_id,
+                    "counter_start": 100_000,
+                    "phases": [["normal", 5.0], ["jump", 20.0], ["normal", 6.0]],
+                    "then": "exit",
+                }
+            )
+            outlets.append(second)
+            second.wait(timeout=60)
+            time.sleep(3.5)
+            outlets.append(
+                start_fault_outlet(
+                    {"source_id": source_id, "counter_start": 200_000, "phases": [],
+                     "then": "forever"}
+                )
+            )  # fmt: skip
+            _, listen_err = listener.communicate(timeout=120)
+        finally:
+            done.set()
+            for proc in outlets:
+                stop(proc)
+            if "listener" in locals():
+                stop(listener)
+        syncer.join(timeout=120)
+        final = emotune("sync", "--json")  # after the storm, one more sync converges
+        own_after = playlists_snapshot(emu)
+
+    faults.inject("eeg: NaN burst")
+    faults.inject("eeg: +inf burst")
+    faults.inject("eeg: stall then 10x-rate catch-up burst")
+    faults.inject("eeg: outlet died and came back", 2)
+    faults.inject("eeg: second stream of the same name")
+    faults.inject("eeg: sender clock jumped forward 20 s")
+    faults.inject(f"store: listen + {len(runs)} syncs + tag edits at once")
+
+    assert listener.returncode == 0, listen_err
+    assert "database is locked" not in listen_err
+    assert runs, "sync never ran during the session"
+    for run in [*runs, final]:
+        assert run.returncode == 0, run.stderr
+        assert "locked" not in run.stderr
+
+    events = read_events(events_path)
+    with store.session() as db:
+        session = db.scalar(select(ListeningSession))
+        gaps = list(db.scalars(select(StreamGap).order_by(StreamGap.started_at)))
+        windows = list(db.scalars(select(WindowPrediction).order_by(WindowPrediction.start_time)))
+        tags = {t.track_id: t.quadrant for t in db.scalars(select(TrackTag))}
+    # The listener kept its own headset: the session names it, and no decoy sample was stored.
+    assert session.stream_source_id == source_id and session.ended_at is not None
+    raw = read_fif(Path(session.raw_path))
+    counter = raw.samples[:, raw.channel_labels.index("Right AUX")]
+    decoy_samples = int(np.sum(counter >= DECOY_COUNTER))
+    assert decoy_samples == 0
+    holes, repeats = counter_holes(counter)
+    # Two outages, both recorded as gaps that ended, as events and as rows.
+    assert len(gaps) == 2 and all(g.ended_at is not None for g in gaps), gaps
+    assert all(g.ended_at > g.started_at for g in gaps), [(g.started_at, g.ended_at) for g in gaps]
+    assert [e["event"] for e in events].count("gap") == 2
+    # NaN and +inf windows are rejected with a reason, never classified, never dropped.
+    rejected = [w for w in windows if w.rejected and (w.reject_reason or "").startswith("NaN/inf")]
+    assert len(rejected) >= 2
+    assert all(w.p_valence is None for w in rejected)
+    # No window spans an outage.
+    for g in gaps:
+        assert all(w.end_time <= g.started_at + 1e-6 or w.start_time >= g.ended_at - 1e-6
+                   for w in windows)  # fmt: skip
+    # After the clock jump the windows still land on the track that was playing.
+    on_track = [w for w in windows if w.listen_id is not None]
+    assert len(on_track) >= len(windows) - 1, (len(on_track), len(windows))
+    assert any(not w.rejected for w in on_track)
+    lost = windows_lost(
+        raw.timestamps, raw.rate_hz, [(w.start_time, w.end_time) for w in windows], tail_s=2.0
+    )
+    starts = [round(w.start_time, 3) for w in windows]
+    duplicate_windows = len(starts) - len(set(starts))
+    # Sync: one playlist per emotion, no item twice, the user's other playlists untouched.
+    names = [name for name, _, _ in own_after.values() if name.startswith("emotune · ")]
+    duplicate_playlists = len(names) - len(set(names))
+    duplicate_items = sum(
+        len(items) - len(set(items))
+        for name, _, items in own_after.values()
+        if name.startswith("emotune · ")
+    )
+    assert {pid: v for pid, v in own_after.items() if pid in own_before} == own_before
+    faults.measured(
+        windows_lost=lost,
+        data_lost=holes + decoy_samples,
+        duplicates=duplicate_windows + duplicate_playlists + duplicate_items + repeats,
+    )
+    assert holes == 0 and repeats == 0
+    assert duplicate_windows == 0 and duplicate_playlists == 0 and duplicate_items == 0
+    # Every window the stored raw EEG holds was classified and stored (but the session's end).
+    assert lost == 0, lost
+    assert len(tags) >= 8
+    faults.survived()
+
+
+def test_without_a_source_id_the_source_never_switches_to_another_headset(faults) -> None:
+    """Connected to one headset, the source waits for it: a second one of the same name
+    (another person's Muse in the room) is not adopted when the first drops out."""
+    from classifier.lsl_source import EEGSource
+
+    name = unique_id("MuseNAME")  # a stream name of this test's own: no other test's streams
+    mine, other = unique_id(), unique_id("MuseOTHER")
+    first = start_fault_outlet({"name": name, "source_id": mine, "phases": [], "then": "forever"})
+    source = EEGSource(name=name, resolve_timeout_s=20, gap_after_s=1.0)
+    second = back = None
+    try:
+        source.connect()
+        assert _wait_for(lambda: source.buffer.written >= 256, 20)
+        stop(first)
+        second = start_fault_outlet(
+            {"name": name, "source_id": other, "counter_start": DECOY_COUNTER, "phases": [],
+             "then": "forever"}
+        )  # fmt: skip
+        time.sleep(5.0)  # ample time to (wrongly) adopt the other stream
+        switched = source.snapshot_status().reconnects
+        back = start_fault_outlet(
+            {"name": name, "source_id": mine, "counter_start": 500_000, "phases": [],
+             "then": "forever"}
+        )  # fmt: skip
+        assert _wait_for(lambda: source.snapshot_status().reconnects >= 1, 30)
+        written = source.buffer.written
+        assert _wait_for(lambda: source.buffer.written >= written + 256, 20)
+        samples, _, _, _ = source.buffer.read_since(0)
+    finally:
+        source.close()
+        for proc in (first, second, back):
+            stop(proc)
+    faults.inject("eeg: another headset's stream while ours was gone (no --source-id)")
+    counter = samples[:, 4]
+    others = int(np.sum(counter >= DECOY_COUNTER))
+    assert switched == 0 and others == 0
+    assert source.description.source_id == mine
+    faults.survived()
+
+
+def _wait_for(predicate, timeout_s: float) -> bool:  # noqa: ANN001
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
