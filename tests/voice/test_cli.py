@@ -195,3 +195,27 @@ def test_mood_from_voice_returns_valence_arousal_label(
     assert 0.0 <= p_valence <= 1.0 and 0.0 <= p_arousal <= 1.0
     assert label in ("happy", "calm", "sad", "tense")
     assert p_arousal < 0.5  # sad is low arousal even without enrolment
+
+
+def test_train_skips_unusable_files_and_absent_test_actors(
+    cli, store, synthetic_ravdess: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(synthetic_ravdess, copy)
+    (copy / "Actor_01" / "03-01-02-01-01-01-01.wav").write_text("not audio")  # named right
+    silent = copy / "Actor_02" / "03-01-02-01-01-01-02.wav"
+    soundfile.write(str(silent), np.zeros(SAMPLE_RATE, dtype=np.float32), SAMPLE_RATE)
+    result = cli.invoke(
+        app,
+        ["voice", "train", "--ravdess", str(copy), "--test-actors", "21-24", "--n-iter", "2"]
+        + ["--json"],
+    )
+    summary = _json(result)
+    assert summary["held_out"] is None
+    assert summary["train_actors"] == [1, 2, 3, 4, 5, 6]
+    assert len(summary["skipped_files"]) == 2
+    assert any("is silent" in line for line in summary["skipped_files"])
+    assert summary["n_train_clips"] == 72
+    assert "no clips of test actors 21,22,23,24" in result.stderr
