@@ -18,6 +18,7 @@ import numpy as np
 
 from classifier.voice.errors import VoiceError
 from classifier.voice.models import Log, VoiceModel, fit_voice_model
+from classifier.voice.mood import EMOTION_QUADRANT, quadrant_of, valence_arousal
 from classifier.voice.normalise import RECOMMENDED_CLIPS
 
 
@@ -36,6 +37,10 @@ class Score:
     confusion: np.ndarray  # (k, k): rows true class, columns predicted
     test_actors: list[int]
     n_test: int
+    # The product acts on quadrants: accuracy of the quadrant from summed probabilities,
+    # and of always answering the training set's most common quadrant.
+    quadrant_accuracy: float = 0.0
+    quadrant_majority_rate: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -48,6 +53,8 @@ class Score:
             "per_class": self.per_class,
             "test_actors": self.test_actors,
             "n_test_clips": self.n_test,
+            "quadrant_accuracy": round(self.quadrant_accuracy, 4),
+            "quadrant_majority_rate": round(self.quadrant_majority_rate, 4),
         }
 
 
@@ -58,6 +65,7 @@ def score_held_out(
     actors: Sequence[int],
     *,
     train_majority: str,
+    train_majority_quadrant: str = "",
     enrol_clips: int | None = RECOMMENDED_CLIPS,
     seed: int = 0,
 ) -> Score:
@@ -75,6 +83,8 @@ def score_held_out(
         stats = model.speaker_from(features[enrol])
         probs[rows] = model.predict_proba(features[rows], stats)
     predicted = [model.classes[i] for i in probs.argmax(axis=1)]
+    predicted_quadrants = [quadrant_of(*valence_arousal(model.classes, p)) for p in probs]
+    true_quadrants = [EMOTION_QUADRANT[t] for t in emotions]
     truth = list(emotions)
     labels = list(model.classes) + sorted(set(truth) - set(model.classes))
     accuracy = float(np.mean([p == t for p, t in zip(predicted, truth, strict=True)]))
@@ -105,6 +115,12 @@ def score_held_out(
         confusion=confusion_matrix(truth, predicted, labels=labels),
         test_actors=sorted(int(a) for a in np.unique(actors_arr)),
         n_test=len(truth),
+        quadrant_accuracy=float(
+            np.mean([p == t for p, t in zip(predicted_quadrants, true_quadrants, strict=True)])
+        ),
+        quadrant_majority_rate=float(
+            np.mean([t == train_majority_quadrant for t in true_quadrants])
+        ),
     )
 
 
@@ -150,6 +166,7 @@ def train_and_score(
         list(emotions_arr[test]),
         list(actors_arr[test]),
         train_majority=str(values[counts.argmax()]),
+        train_majority_quadrant=_majority_quadrant(emotions_arr[~test]),
         enrol_clips=enrol_clips,
         seed=seed,
     )
@@ -210,6 +227,10 @@ def summarise_folds(scores: Sequence[Score]) -> dict[str, Any]:
         "accuracy_worst": round(float(acc.min()), 4),
         "macro_f1_mean": round(float(np.mean([s.macro_f1 for s in scores])), 4),
         "majority_rate_mean": round(float(np.mean([s.majority_rate for s in scores])), 4),
+        "quadrant_accuracy_mean": round(float(np.mean([s.quadrant_accuracy for s in scores])), 4),
+        "quadrant_majority_rate_mean": round(
+            float(np.mean([s.quadrant_majority_rate for s in scores])), 4
+        ),
     }
 
 
@@ -244,6 +265,11 @@ def save_confusion_png(score: Score, path: Path, *, title: str = "") -> Path:
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
+
+
+def _majority_quadrant(emotions: Sequence[str]) -> str:
+    quadrants, counts = np.unique([EMOTION_QUADRANT[e] for e in emotions], return_counts=True)
+    return str(quadrants[counts.argmax()])
 
 
 def _actors(actors: Sequence[int]) -> str:

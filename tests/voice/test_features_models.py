@@ -84,6 +84,8 @@ def test_model_beats_majority_rate_on_held_out_synthetic_actors(synthetic_featur
     assert score.accuracy > 0.6 > score.majority_rate
     assert set(score.per_class) == {"neutral", "happy", "sad", "angry"}
     assert score.confusion.sum() == score.n_test == 24
+    # Quadrants: neutral -> calm, happy -> happy, sad -> sad, angry -> tense (6 clips each).
+    assert score.quadrant_accuracy > score.quadrant_majority_rate == pytest.approx(0.25)
     assert model.trained_on["actors"] == [1, 2, 3, 4]
     assert "cv_accuracy" in model.figures and "cv_majority_rate" in model.figures
 
