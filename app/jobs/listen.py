@@ -160,6 +160,7 @@ class ListenSession:
         buffer_samples = np.empty((0, len(desc.channel_labels)))
         buffer_stamps = np.empty(0)
         keep_s = 4.0 + self.opts.stride_s + self.opts.edge_guard_s + 2.0
+        stride_n = max(1, int(round(self.opts.stride_s * desc.nominal_rate_hz)))
         read_index, next_poll, next_mood = 0, 0.0, started + self.opts.mood_every_s
         try:
             while not self.stop.is_set():
@@ -198,8 +199,11 @@ class ListenSession:
                         if self._last_window_end + 0.5 * self.opts.stride_s < w.end_time <= newest:
                             self._pending.append(w)
                             self._last_window_end = w.end_time
-                    keep = buffer_stamps >= buffer_stamps[-1] - keep_s
-                    buffer_samples, buffer_stamps = buffer_samples[keep], buffer_stamps[keep]
+                    # Drop whole strides from the front only: the window grid then stays put
+                    # from tick to tick (as in a batch run), so no window is skipped over.
+                    stale = int(np.sum(buffer_stamps < buffer_stamps[-1] - keep_s))
+                    stale -= stale % stride_n
+                    buffer_samples, buffer_stamps = buffer_samples[stale:], buffer_stamps[stale:]
                 # 4. store: place windows on the timeline and write them at once
                 self._place_pending()
                 self._record_gaps()
