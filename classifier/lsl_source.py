@@ -244,11 +244,13 @@ class EEGSource:
                 self.status.clock = clock
             self._offset = 0.0 if clock == "unix" else unix_now - lsl_now
         unix = stamps + self._offset
-        ahead = float(unix[-1]) - time.time()
+        now = time.time()
+        ahead = float(unix[-1]) - now
         if ahead > MAX_STAMP_AHEAD_S:
             log.warning("EEG stamps run %.1f s ahead of this computer's clock: re-anchored", ahead)
-            self._offset -= ahead
-            unix = stamps + self._offset
+            first = int(np.argmax(unix - now > MAX_STAMP_AHEAD_S))  # samples before the jump
+            self._offset -= ahead  # keep their stamps; the rest move back by the jump
+            unix[first:] = stamps[first:] + self._offset
             with self._status_lock:
                 self.status.clock_jumps += 1
         return unix
