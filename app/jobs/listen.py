@@ -66,6 +66,7 @@ class SessionSummary:
     gaps: int = 0
     samples: int = 0
     samples_lost: int = 0  # overwritten in the ring buffer before being read
+    player_errors: int = 0  # polls of the player that failed (and were skipped)
     raw_path: str | None = None
 
 
@@ -178,7 +179,7 @@ class ListenSession:
                 # 2. player: one poll a second into the timeline
                 if now >= next_poll:
                     next_poll = now + self.opts.poll_interval_s
-                    self._observe_player(self.poll_player())
+                    self._poll_player()
                 # 3. windows: classify those that completed since the last tick (when the
                 # stream has stopped, its last sample is final: no guard, no window left out)
                 guard = self.opts.edge_guard_s if self.source.snapshot_status().connected else 0.0
@@ -216,6 +217,21 @@ class ListenSession:
         return self.summary
 
     # --- steps ---------------------------------------------------------------------------
+
+    def _poll_player(self) -> None:
+        """One poll; a failed poll (Spotify down, rate limit beyond its bound) skips a beat.
+
+        The session must outlive the player: EEG keeps being stored, and windows
+        are placed once polls succeed again.
+        """
+        try:
+            snap = self.poll_player()
+        except Exception as exc:  # noqa: BLE001 - any failure of the player is survivable
+            self.summary.player_errors += 1
+            log.warning("player poll failed: %s", exc)
+            self.emit({"event": "player_error", "error": str(exc)})
+            return
+        self._observe_player(snap)
 
     def _observe_player(self, snap: PlayerSnapshot) -> None:
         for event in self.timeline.observe(snap):
