@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -24,6 +25,13 @@ def queue(
         str | None,
         typer.Option("--toward", help="Walk from your current mood to this emotion."),
     ] = None,
+    from_voice: Annotated[
+        Path | None,
+        typer.Option(
+            "--from-voice",
+            help="Read your current mood from this WAV/FLAC clip (`emotune voice check-in`).",
+        ),
+    ] = None,
     count: Annotated[int, typer.Option("--count", "-n", help="How many tracks.")] = 10,
     play: Annotated[
         bool, typer.Option("--play", help="Start playing them now instead of queueing.")
@@ -41,9 +49,14 @@ def queue(
     from app.jobs.queue import queue_for_mood, require_eeg_mood
     from app.spotify import client_from_settings
 
-    chosen = [name for name, on in (("--mood", mood), ("--now", now), ("--toward", toward)) if on]
-    if len(chosen) != 1:
-        raise ConfigError("give exactly one of --mood EMOTION, --now or --toward EMOTION")
+    options = (("--mood", mood), ("--now", now), ("--toward", toward), ("--from-voice", from_voice))
+    chosen = [name for name, on in options if on]
+    # --from-voice names the starting mood, so it may go with --toward.
+    if len(chosen) != 1 and set(chosen) != {"--toward", "--from-voice"}:
+        raise ConfigError(
+            "give exactly one of --mood EMOTION, --now, --from-voice FILE or --toward EMOTION "
+            "(--toward may follow --from-voice)"
+        )
     for value in (mood, toward):
         if value is not None and value not in EMOTIONS:
             raise ConfigError(f"unknown emotion {value!r}; choose one of {EMOTION_LIST}")
@@ -54,6 +67,10 @@ def queue(
         from app.emotions import EMOTION_CENTRES
 
         p_valence, p_arousal = EMOTION_CENTRES[mood]
+    elif from_voice is not None:
+        from app.jobs.voice import mood_from_voice
+
+        p_valence, p_arousal, _ = mood_from_voice(cfg, from_voice)
     else:
         p_valence, p_arousal = require_eeg_mood(cfg)
     client = None if dry_run else client_from_settings(cfg)

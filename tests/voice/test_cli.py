@@ -219,3 +219,31 @@ def test_train_skips_unusable_files_and_absent_test_actors(
     assert any("is silent" in line for line in summary["skipped_files"])
     assert summary["n_train_clips"] == 72
     assert "no clips of test actors 21,22,23,24" in result.stderr
+
+
+def test_queue_from_voice_uses_the_check_in_mood(
+    cli, store, active_voice_model: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy import select
+
+    from app.db.models import MoodReading
+    from tests.playlists.helpers import app_emulator, tag_tracks
+
+    clip = tmp_path / "angry.wav"
+    soundfile.write(str(clip), synthetic_clip("angry", 5, 1), SAMPLE_RATE)
+    tags = [(0.2, 0.9, 0.5), (0.9, 0.9, 0.5), (0.2, 0.1, 0.5), (0.9, 0.1, 0.5)] * 2
+    with app_emulator(monkeypatch) as emu:
+        tag_tracks(store, emu, tags)
+        out = _json(
+            cli.invoke(
+                app, ["queue", "--from-voice", str(clip), "--count", "2", "--dry-run", "--json"]
+            )
+        )
+    with store.session() as db:
+        reading = db.scalars(select(MoodReading).where(MoodReading.source == "voice")).one()
+        mood = (reading.p_valence, reading.p_arousal, reading.label)
+    assert out["mood"]["valence"] == pytest.approx(mood[0])
+    assert out["mood"]["arousal"] == pytest.approx(mood[1])
+    assert [t["emotion"] for t in out["tracks"]] == [mood[2], mood[2]]
+    clash = cli.invoke(app, ["queue", "--from-voice", str(clip), "--mood", "calm"])
+    _one_line_error(clash, "exactly one of")
