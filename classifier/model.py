@@ -175,7 +175,6 @@ _REQUIRED = {
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
     """Read and validate a checkpoint; ClassifierError for anything unusable."""
     import pickle
-    import zipfile
 
     import torch
 
@@ -192,7 +191,9 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
             f"model file {path} holds more than plain weights and was refused ({first[:120]}); "
             "only load checkpoints emotune wrote"
         ) from None
-    except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as exc:
+    except Exception as exc:  # noqa: BLE001 - damaged bytes can fail the unpickler in any way
+        # (TypeError, KeyError, struct.error, ...); weights_only never runs code, so all of
+        # these mean one thing: the file is not a usable checkpoint.
         raise ClassifierError(
             f"model file {path} is corrupted or not a checkpoint ({type(exc).__name__}); "
             "retrain it or restore a copy"
