@@ -12,7 +12,6 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 
@@ -95,33 +94,3 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # no
 
 
 # --- shared fixtures -------------------------------------------------------------------
-
-
-@pytest.fixture
-def seeded_model(store, emotune_home: Path) -> Path:
-    """A real TSCeption checkpoint with seeded random weights, registered as the active model.
-
-    Untrained: the reliability tests check plumbing (windows, gaps, storage), not accuracy.
-    """
-    import torch
-
-    from app.db import repository
-    from classifier.model import build_tsception, make_checkpoint, save_checkpoint
-    from classifier.signal import MUSE_MODEL_CHANNELS
-
-    torch.manual_seed(0)
-    net = build_tsception(len(MUSE_MODEL_CHANNELS))
-    checkpoint = make_checkpoint(
-        state_dict=net.state_dict(),
-        model_name="untrained-seeded-reliability-model",
-        channels=MUSE_MODEL_CHANNELS,
-        norm_mean=np.zeros(4),
-        norm_std=np.full(4, 20.0),
-        trained_on={"data": "nothing: seeded random weights for tests"},
-    )
-    path = save_checkpoint(checkpoint, emotune_home / "models" / "untrained.pt")
-    with store.session() as db:
-        repository.register_model(
-            db, name="untrained-seeded-reliability-model", kind="eeg", path=str(path), activate=True
-        )
-    return path

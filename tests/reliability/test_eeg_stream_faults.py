@@ -63,7 +63,7 @@ def _sync_loop(store_url: str, ids: list[str], done: threading.Event, runs: list
 
 
 def test_stream_faults_during_a_session_with_sync_writing_the_same_store(
-    monkeypatch, store, seeded_model, tmp_path: Path, faults
+    monkeypatch, store, seeded_untrained_model, tmp_path: Path, faults
 ) -> None:
     source_id, decoy_id = unique_id(), unique_id("MuseDECOY")
     trigger = tmp_path / "go"

@@ -39,7 +39,7 @@ TAIL_S = 3.0  # what a kill may cost: the edge guard, one stride and a tick of t
 
 
 def test_listen_killed_mid_track_loses_at_most_the_last_seconds(
-    monkeypatch, store, seeded_model, emotune_home: Path, tmp_path: Path, faults
+    monkeypatch, store, seeded_untrained_model, emotune_home: Path, tmp_path: Path, faults
 ) -> None:
     # Listen and reclassify alike count a listen from 3 windows (the default is 10).
     (emotune_home / "config.toml").write_text("[listen]\nmin_windows = 3\n")
