@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import settings as hypothesis_settings
 from typer.testing import CliRunner
+
+# In CI, hypothesis draws the same examples every run (a red build is then reproducible,
+# never a coin toss); developers keep random exploration locally.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 ISOLATED_ENV = (
     "EMOTUNE_HOME",
