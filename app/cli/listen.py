@@ -140,6 +140,7 @@ class LiveView:
         self.last: dict[str, Any] = {}
         self.kept = self.rejected = self.dropped = 0
         self.tag = "-"
+        self.track_windows: list[Any] = []  # this listen's kept windows, for the running tag
         self.gaps = 0
 
     def live(self) -> Any:
@@ -152,12 +153,15 @@ class LiveView:
         kind = event["event"]
         if kind == "listen_start":
             self.track, self.track_started, self.tag = event["track"], time.time(), "-"
+            self.track_windows = []
         elif kind == "window":
             self.last = event
             if event["rejected"]:
                 self.rejected += 1
             elif event["placement"] == "inside":
                 self.kept += 1
+                if event["track"] == self.track:  # a late window of the previous track: not ours
+                    self.tag = self._running_tag(event)
             elif event["placement"] == "transition":
                 self.dropped += 1
         elif kind == "tag":
@@ -166,6 +170,18 @@ class LiveView:
             self.gaps += 1
         if hasattr(self, "_live"):
             self._live.update(self._render())
+
+    def _running_tag(self, event: dict[str, Any]) -> str:
+        """The tag so far, aggregated exactly as the store will (without the min-window rule)."""
+        from app.aggregation import WindowProbs, aggregate_track
+
+        self.track_windows.append(
+            WindowProbs(0, event["p_valence"], event["p_arousal"], event["confidence"])
+        )
+        tag = aggregate_track(self.track_windows)
+        if tag is None:
+            return "-"
+        return f"{tag.quadrant} so far (confidence {tag.confidence:.2f}, {tag.n_windows} windows)"
 
     def _render(self) -> Any:
         from rich.table import Table
