@@ -210,11 +210,9 @@ class PlaybackTimeline:
 
 @dataclass(frozen=True)
 class StoredListen:
-    """A listen as the store keeps it: its id, span and playing segments (Unix s)."""
+    """A listen as the store keeps it: its id and playing segments (Unix s)."""
 
     listen_id: int
-    started_at: float
-    ended_at: float
     segments: tuple[tuple[float, float], ...]
 
 

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from app.aggregation import WindowProbs, aggregate_track
 from app.db import repository
 from app.db.engine import Store
 from app.db.models import (
@@ -31,7 +32,6 @@ from app.db.models import (
     StreamGap,
     WindowPrediction,
 )
-from app.emotions import quadrant
 from app.timeline import Placement, PlaybackTimeline, PlayerSnapshot
 
 log = logging.getLogger(__name__)
@@ -119,7 +119,7 @@ class ListenSession:
         self._listen_rows: dict[int, int] = {}  # timeline seq -> Listen.id
         self._track_rows: dict[int, int] = {}  # timeline seq -> Track.id
         self._pending: list[Any] = []  # classified windows waiting for the timeline
-        self._recent: list[tuple[float, float, float, float]] = []  # (end, pv, pa, conf)
+        self._recent: list[tuple[float, WindowProbs]] = []  # (window end, its probabilities)
         self._gaps_seen: dict[int, int] = {}  # index in source gaps -> StreamGap.id
         self._last_window_end = -math.inf
 
@@ -346,7 +346,8 @@ class ListenSession:
             elif placement is Placement.INSIDE:
                 self.summary.windows_kept += 1
             if not w.rejected and w.p_valence is not None:
-                self._recent.append((w.end_time, w.p_valence, w.p_arousal, w.confidence))
+                probs = WindowProbs(0, w.p_valence, w.p_arousal, w.confidence)
+                self._recent.append((w.end_time, probs))
             rows.append(self._window_row(w, listen_id))
             self.emit(
                 {
@@ -407,19 +408,19 @@ class ListenSession:
     def _store_mood(self, now: float) -> None:
         cutoff = now - self.opts.mood_window_s
         self._recent = [r for r in self._recent if r[0] >= cutoff]
-        mood = current_mood(self._recent)
+        # The current mood is aggregated exactly as a track's tag is, over the last N seconds.
+        mood = aggregate_track([probs for _, probs in self._recent])
         if mood is None:
             return
-        pv, pa, conf = mood
         with self.store.session() as db:
             db.add(
                 MoodReading(
                     at=now,
                     source="eeg",
-                    p_valence=pv,
-                    p_arousal=pa,
-                    confidence=conf,
-                    label=quadrant(pv, pa),
+                    p_valence=mood.valence,
+                    p_arousal=mood.arousal,
+                    confidence=mood.confidence,
+                    label=mood.quadrant,
                     session_id=self.summary.session_id,
                 )
             )
@@ -445,15 +446,3 @@ class ListenSession:
             row.stream_clock = self.source.snapshot_status().clock
             row.raw_path = raw_path
         self.emit({"event": "session_end", **self.summary.__dict__})
-
-
-def current_mood(
-    recent: list[tuple[float, float, float, float]],
-) -> tuple[float, float, float] | None:
-    """Confidence-weighted mean (p_valence, p_arousal) of recent windows, with its confidence."""
-    if not recent:
-        return None
-    weights = np.array([max(c, 1e-6) for _, _, _, c in recent])
-    pv = float(np.average([r[1] for r in recent], weights=weights))
-    pa = float(np.average([r[2] for r in recent], weights=weights))
-    return pv, pa, (abs(2 * pv - 1) + abs(2 * pa - 1)) / 2

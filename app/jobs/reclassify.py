@@ -79,8 +79,6 @@ def _store_windows(
         listens = [
             StoredListen(
                 listen_id=row.id,
-                started_at=row.started_at,
-                ended_at=row.ended_at if row.ended_at is not None else row.started_at,
                 segments=tuple((float(a), float(b)) for a, b in (row.segments or [])),
             )
             for row in listen_rows
