@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from playlists.emulator import SampleTrack
@@ -96,6 +97,44 @@ def wait_for_event(path: Path, kind: str, timeout_s: float = 60.0) -> dict:
                     return event
         time.sleep(0.1)
     raise AssertionError(f"the listener wrote no {kind!r} event in {timeout_s:g} s")
+
+
+def wait_for_events(
+    path: Path,
+    kind: str,
+    n: int,
+    timeout_s: float = 60.0,
+    where: Callable[[dict], bool] | None = None,
+) -> list[dict]:
+    """Wait until the listener has written `n` events of `kind` (that satisfy `where`)."""
+    deadline = time.monotonic() + timeout_s
+    found: list[dict] = []
+    while time.monotonic() < deadline:
+        if path.exists():
+            found = [
+                e
+                for e in read_events_tolerant(path)
+                if e.get("event") == kind and (where is None or where(e))
+            ]
+            if len(found) >= n:
+                return found
+        time.sleep(0.1)
+    raise AssertionError(
+        f"the listener wrote {len(found)} of {n} {kind!r} events in {timeout_s:g} s"
+    )
+
+
+def wait_for_ended_gap(path: Path, timeout_s: float = 60.0) -> float:
+    """Wait until an outage has ended; its end, Unix s. A gap seen only after it ended is
+    reported by one `gap` event that carries its end; otherwise a `gap_end` event follows."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if path.exists():
+            for e in read_events_tolerant(path):
+                if e.get("event") in ("gap", "gap_end") and e.get("ended_at"):
+                    return float(e["ended_at"])
+        time.sleep(0.1)
+    raise AssertionError(f"no outage ended within {timeout_s:g} s")
 
 
 def read_events_tolerant(path: Path) -> list[dict]:

@@ -7,6 +7,7 @@ listener is `emotune listen --json` in its own process writing to a real SQLite 
 
 from __future__ import annotations
 
+import signal
 import time
 import uuid
 
@@ -32,7 +33,9 @@ from tests.listening.e2e_helpers import (
     start_listener,
     start_simulator,
     synthetic_tracks,
+    wait_for_ended_gap,
     wait_for_event,
+    wait_for_events,
     wait_for_stream,
 )
 
@@ -56,14 +59,15 @@ def test_three_tracks_three_moods_three_tags(monkeypatch, store, demo_model, tmp
             wait_for_stream(source_id)
             events_path = tmp_path / "events.jsonl"
             listener = start_listener(
-                ["--duration", str(3 * TRACK_WALL_S + 4), "--playback-rate", str(SPEED),
-                 "--min-windows", "5"],
+                ["--duration", "300", "--playback-rate", str(SPEED), "--min-windows", "5"],
                 events_path,
                 source_id,
-            )  # fmt: skip
+            )  # ended by Ctrl-C once the third track's listen has ended; 300 s bounds a hang
             wait_for_event(events_path, "session")
             client_from_settings(load_settings()).start_playback([t.uri for t in tracks])
-            _, stderr = listener.communicate(timeout=3 * TRACK_WALL_S + 60)
+            wait_for_events(events_path, "listen_end", 3, timeout_s=3 * TRACK_WALL_S + 60)
+            listener.send_signal(signal.SIGINT)
+            _, stderr = listener.communicate(timeout=60)
             assert listener.returncode == 0, stderr
         finally:
             simulator.kill()
@@ -100,7 +104,8 @@ def test_outlet_killed_mid_track_and_nan_bursts(
     monkeypatch, store, seeded_untrained_model, tmp_path
 ):
     """The headset's stream dies mid-track and comes back with NaN bursts: the session goes on."""
-    [track] = synthetic_tracks(["happy"], duration_ms=int(40 * SPEED * 1000))
+    # Long enough that the listen ends at Ctrl-C below, not at the track's end.
+    [track] = synthetic_tracks(["happy"], duration_ms=int(120 * SPEED * 1000))
     source_id = f"MuseE2E-{uuid.uuid4().hex[:6]}"
     with start_emulator(speed=SPEED, tracks=[track]) as emulator:
         login_to_emulator(monkeypatch, emulator.url)
@@ -109,7 +114,15 @@ def test_outlet_killed_mid_track_and_nan_bursts(
             wait_for_stream(source_id)
             events_path = tmp_path / "events.jsonl"
             listener = start_listener(
-                ["--duration", "34", "--playback-rate", str(SPEED), "--min-windows", "3", "--rate"],
+                [
+                    "--duration",
+                    "300",
+                    "--playback-rate",
+                    str(SPEED),
+                    "--min-windows",
+                    "3",
+                    "--rate",
+                ],
                 events_path,
                 source_id,
             )
@@ -121,6 +134,19 @@ def test_outlet_killed_mid_track_and_nan_bursts(
             time.sleep(6.0)
             # ... and comes back (same source id, as a restarted `muselsl stream`), with NaN bursts
             second = start_simulator(["--mood", "happy", "--nan-every", "8"], source_id)
+            # End on events, not on a clock: the outage has ended, and after it the listener
+            # has rejected a NaN window and classified a clean one.
+            back_at = wait_for_ended_gap(events_path, timeout_s=60)
+            wait_for_events(
+                events_path, "window", 1, timeout_s=60,
+                where=lambda w: w["start"] >= back_at - 1e-6
+                and (w["reason"] or "").startswith("NaN/inf"),
+            )  # fmt: skip
+            wait_for_events(
+                events_path, "window", 1, timeout_s=60,
+                where=lambda w: w["start"] >= back_at - 1e-6 and not w["rejected"] and w["track"],
+            )  # fmt: skip
+            listener.send_signal(signal.SIGINT)
             # --rate: the listener asks for valence and arousal when the track's listen ends.
             _, stderr = listener.communicate(input="4\n2\n", timeout=90)
             assert listener.returncode == 0, stderr

@@ -10,6 +10,7 @@ the same SQLite store, and the test itself edits tags there. SYNTHETIC EEG throu
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 from pathlib import Path
@@ -23,7 +24,12 @@ from app.db.models import ListeningSession, StreamGap, TrackTag, WindowPredictio
 from app.spotify import client_from_settings
 from classifier.raw_store import read_fif
 from playlists.emulator import SampleTrack, start_emulator
-from tests.listening.e2e_helpers import login_to_emulator, read_events, wait_for_event
+from tests.listening.e2e_helpers import (
+    login_to_emulator,
+    read_events,
+    read_events_tolerant,
+    wait_for_event,
+)
 from tests.reliability.helpers import (
     counter_holes,
     emotune,
@@ -95,9 +101,16 @@ def test_stream_faults_during_a_session_with_sync_writing_the_same_store(
         try:
             events_path = tmp_path / "events.jsonl"
             listener = start_emotune(
-                "listen", "--json", "--source-id", source_id, "--duration", "44",
-                "--min-windows", "3", stdout=events_path.open("w"),
-            )  # fmt: skip
+                "listen",
+                "--json",
+                "--source-id",
+                source_id,
+                "--duration",
+                "300",
+                "--min-windows",
+                "3",
+                stdout=events_path.open("w"),
+            )  # fmt: skip  (ended by Ctrl-C below; 300 s only bounds a hung run)
             wait_for_event(events_path, "session", timeout_s=90)
             client_from_settings(load_settings()).start_playback([LONG_TRACK.uri])
             trigger.touch()
@@ -137,6 +150,12 @@ def test_stream_faults_during_a_session_with_sync_writing_the_same_store(
                      "then": "forever"}
                 )
             )  # fmt: skip
+            # End on events, not on a clock: a slow machine must still see both outages end
+            # and classify a few windows after the last one before the session is stopped.
+            _wait_for_closed_gaps(events_path, 2, timeout_s=120)
+            n_windows = _count_events(events_path, "window")
+            assert _wait_for(lambda: _count_events(events_path, "window") >= n_windows + 3, 60)
+            listener.send_signal(signal.SIGINT)
             _, listen_err = listener.communicate(timeout=120)
         finally:
             done.set()
@@ -268,3 +287,19 @@ def _wait_for(predicate, timeout_s: float) -> bool:  # noqa: ANN001
             return True
         time.sleep(0.05)
     return False
+
+
+def _count_events(path: Path, kind: str) -> int:
+    return sum(1 for e in read_events_tolerant(path) if e.get("event") == kind)
+
+
+def _wait_for_closed_gaps(path: Path, n: int, timeout_s: float) -> None:
+    """Until the listener has reported `n` outages that ended (a gap event may already carry
+    its end, or a gap_end event follows it)."""
+
+    def closed() -> int:
+        events = read_events_tolerant(path)
+        ended_in_gap = sum(1 for e in events if e.get("event") == "gap" and e.get("ended_at"))
+        return ended_in_gap + sum(1 for e in events if e.get("event") == "gap_end")
+
+    assert _wait_for(lambda: closed() >= n, timeout_s), f"fewer than {n} outages ended: {closed()}"
