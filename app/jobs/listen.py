@@ -5,13 +5,16 @@ from the LSL ring buffer (and spools them raw to disk), polls the player about
 once a second into the playback timeline, classifies the windows that have
 completed, places each window on the timeline, and stores it at once, so a
 crash loses only the last few seconds. When a listen ends, the track's tag is
-recomputed (and, with --rate, the listener's own ratings are asked for).
+recomputed. With --rate the listener's own ratings are asked for on a thread of
+their own (`RatingDesk`), so the session goes on polling and classifying while
+the question waits; an answer is stored, and the tag recomputed, when it comes.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import queue
 import threading
 import time
 from collections.abc import Callable
@@ -30,6 +33,7 @@ from app.db.models import (
     MoodReading,
     SelfRating,
     StreamGap,
+    Track,
     WindowPrediction,
 )
 from app.timeline import Placement, PlaybackTimeline, PlayerSnapshot
@@ -38,6 +42,47 @@ log = logging.getLogger(__name__)
 
 Event = dict[str, Any]
 RatingPrompt = Callable[[dict[str, Any]], "tuple[int, int] | None"]
+
+
+class RatingDesk:
+    """Asks for self-ratings one at a time on its own thread, in the order listens ended.
+
+    `ask(...)` returns at once; `answered()` hands back the ratings given since the last
+    call, as (listen id, track id, (valence, arousal) or None when skipped). `close()`
+    waits until every question asked has been answered or skipped.
+    """
+
+    def __init__(self, prompt: RatingPrompt) -> None:
+        self._prompt = prompt
+        self._questions: queue.Queue[tuple[int, int, dict[str, Any]] | None] = queue.Queue()
+        self._answers: queue.Queue[tuple[int, int, tuple[int, int] | None]] = queue.Queue()
+        self._thread = threading.Thread(target=self._serve, name="rating-prompt", daemon=True)
+        self._thread.start()
+
+    def ask(self, listen_id: int, track_id: int, info: dict[str, Any]) -> None:
+        self._questions.put((listen_id, track_id, info))
+
+    def answered(self) -> list[tuple[int, int, tuple[int, int] | None]]:
+        out = []
+        while True:
+            try:
+                out.append(self._answers.get_nowait())
+            except queue.Empty:
+                return out
+
+    def close(self) -> None:
+        self._questions.put(None)
+        self._thread.join()
+
+    def _serve(self) -> None:
+        while (question := self._questions.get()) is not None:
+            listen_id, track_id, info = question
+            try:
+                rating = self._prompt(info)
+            except Exception as exc:  # noqa: BLE001 - a broken prompt skips one rating only
+                log.warning("rating prompt failed: %s", exc)
+                rating = None
+            self._answers.put((listen_id, track_id, rating))
 
 
 @dataclass
@@ -113,7 +158,7 @@ class ListenSession:
         self.recordings_dir = recordings_dir
         self.opts = options
         self.emit = emit
-        self.ask_rating = ask_rating
+        self.ratings = RatingDesk(ask_rating) if ask_rating is not None else None
         self.stop = stop or threading.Event()
         self.timeline = PlaybackTimeline(playback_rate=options.playback_rate)
         self._listen_rows: dict[int, int] = {}  # timeline seq -> Listen.id
@@ -208,6 +253,7 @@ class ListenSession:
                 # 4. store: place windows on the timeline and write them at once
                 self._place_pending()
                 self._record_gaps()
+                self._store_ratings()
                 if now >= next_mood:
                     next_mood = now + self.opts.mood_every_s
                     self._store_mood(now)
@@ -276,9 +322,6 @@ class ListenSession:
         # Windows still pending when the track ends can be placed now: the timeline knows.
         self._place_pending()
         listen_id, track_id = self._listen_rows[listen.seq], self._track_rows[listen.seq]
-        rating = None
-        if self.ask_rating is not None:
-            rating = self.ask_rating({"track": listen.track.name or listen.track.track_id})
         with self.store.session() as db:
             row = db.get(Listen, listen_id)
             assert row is not None
@@ -289,8 +332,6 @@ class ListenSession:
             row.paused_s = listen.paused_s
             row.windows_dropped = listen.windows_dropped
             row.segments = [[seg.start, seg.end] for seg in listen.segments]
-            if rating is not None:
-                db.add(SelfRating(listen_id=listen_id, valence=rating[0], arousal=rating[1]))
             db.flush()
             tag = repository.recompute_track_tag(
                 db, track_id, min_windows_per_listen=self.opts.min_windows_per_listen
@@ -306,20 +347,46 @@ class ListenSession:
         self.emit(event)
         if tag is not None:
             self.summary.tagged_tracks.append(listen.track.track_id)
+            self._emit_tag(listen.track.uri, listen.track.name or listen.track.track_id, tag)
+        if self.ratings is not None:
+            self.ratings.ask(listen_id, track_id, {"track": event["track"]})
+
+    def _store_ratings(self) -> None:
+        """The self-ratings answered since the last tick: stored, and their tracks re-tagged."""
+        if self.ratings is None:
+            return
+        for listen_id, track_id, rating in self.ratings.answered():
+            if rating is None:
+                continue
+            with self.store.session() as db:
+                db.add(SelfRating(listen_id=listen_id, valence=rating[0], arousal=rating[1]))
+                db.flush()
+                tag = repository.recompute_track_tag(
+                    db, track_id, min_windows_per_listen=self.opts.min_windows_per_listen
+                )
+                track = db.get(Track, track_id)
+                uri, name = (track.uri, track.name or track.spotify_id) if track else (None, "")
             self.emit(
-                {
-                    "event": "tag",
-                    "uri": listen.track.uri,
-                    "track": listen.track.name or listen.track.track_id,
-                    "emotion": tag.quadrant,
-                    "valence": round(tag.valence, 4),
-                    "arousal": round(tag.arousal, 4),
-                    "confidence": round(tag.confidence, 4),
-                    "windows": tag.n_windows,
-                    "listens": tag.n_listens,
-                    "source": tag.source,
-                }
+                {"event": "rating", "track": name, "valence": rating[0], "arousal": rating[1]}
             )
+            if tag is not None:
+                self._emit_tag(uri, name, tag)
+
+    def _emit_tag(self, uri: str | None, name: str, tag: Any) -> None:
+        self.emit(
+            {
+                "event": "tag",
+                "uri": uri,
+                "track": name,
+                "emotion": tag.quadrant,
+                "valence": round(tag.valence, 4),
+                "arousal": round(tag.arousal, 4),
+                "confidence": round(tag.confidence, 4),
+                "windows": tag.n_windows,
+                "listens": tag.n_listens,
+                "source": tag.source,
+            }
+        )
 
     def _place_pending(self, *, final: bool = False) -> None:
         """Store the windows the timeline can place; at the end, the rest count as outside."""
@@ -430,6 +497,9 @@ class ListenSession:
         for event in self.timeline.close(end):
             self._end_listen(event.listen)
         self._place_pending(final=True)
+        if self.ratings is not None:
+            self.ratings.close()  # the session is over; the last questions may still be open
+            self._store_ratings()
         spool.close()
         raw_path: str | None = None
         try:

@@ -1,0 +1,129 @@
+"""`listen --rate`: the question after a track never holds up the session.
+
+The listener may take a minute to answer; meanwhile the next track plays and its EEG must be
+classified and credited to it. Real parts: a counter outlet over loopback LSL (SYNTHETIC EEG),
+the Spotify emulator's player, a migrated SQLite store; only the person answering is a thread.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from typing import Any
+
+from sqlalchemy import select
+
+from app.config import load_settings
+from app.db.models import Listen, SelfRating, Track, TrackTag
+from app.jobs.listen import ListenOptions, ListenSession, snapshot_from_playback
+from app.spotify import client_from_settings
+from classifier.lsl_source import EEGSource
+from classifier.pipeline import Predictor
+from playlists.emulator import start_emulator
+from tests.listening.e2e_helpers import login_to_emulator, synthetic_tracks
+from tests.listening.lsl_helpers import counter_outlet
+
+SPEED = 4.0
+
+
+class SlowListener:
+    """Answers the first question only when `answer` is set; skips the ones after it."""
+
+    def __init__(self) -> None:
+        self.answer = threading.Event()
+        self.asked: list[tuple[float, str]] = []
+
+    def __call__(self, info: dict[str, Any]) -> tuple[int, int] | None:
+        self.asked.append((time.time(), info["track"]))
+        if len(self.asked) > 1:
+            return None
+        assert self.answer.wait(timeout=90), "the test never answered"
+        return 4, 2  # pleasant, calm
+
+
+def _wait_for(predicate, timeout_s: float) -> bool:  # noqa: ANN001
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_the_next_track_is_tagged_while_the_rating_question_waits(
+    monkeypatch, store, seeded_untrained_model, emotune_home
+) -> None:
+    first, second = synthetic_tracks(["happy", "sad"], duration_ms=int(10 * SPEED * 1000))
+    second = dataclasses.replace(second, duration_ms=int(120 * SPEED * 1000))  # outlasts the test
+    events: list[dict] = []
+    person = SlowListener()
+    stop = threading.Event()
+    with start_emulator(speed=SPEED, tracks=[first, second]) as emulator:
+        login_to_emulator(monkeypatch, emulator.url)
+        client = client_from_settings(load_settings())
+        with counter_outlet() as source_id:
+            source = EEGSource(source_id=source_id, resolve_timeout_s=10)
+            source.connect()
+            session = ListenSession(
+                store,
+                source,
+                Predictor.load(seeded_untrained_model),
+                lambda: snapshot_from_playback(client.playback_state(), time.time()),
+                model_id=None,
+                recordings_dir=emotune_home / "recordings",
+                options=ListenOptions(
+                    duration_s=300.0, playback_rate=SPEED, min_windows_per_listen=1
+                ),
+                emit=events.append,
+                ask_rating=person,
+                stop=stop,
+            )
+            runner = threading.Thread(target=session.run, daemon=True)
+            runner.start()
+            try:
+                assert _wait_for(lambda: any(e["event"] == "session" for e in events), 30)
+                client.start_playback([first.uri, second.uri])
+
+                def on_second() -> list[dict]:
+                    return [
+                        e
+                        for e in list(events)
+                        if e["event"] == "window"
+                        and e["track"] == second.name
+                        and e["placement"] == "inside"
+                    ]
+
+                # The first track has ended and its question is open: the session goes on.
+                assert _wait_for(lambda: len(person.asked) == 1, 60), "never asked"
+                assert _wait_for(lambda: len(on_second()) >= 4, 60), "no windows while asking"
+                windows_while_open = len(on_second())
+                person.answer.set()
+                assert _wait_for(lambda: any(e["event"] == "rating" for e in events), 30)
+            finally:
+                person.answer.set()
+                stop.set()
+                runner.join(timeout=60)
+                source.close()
+    assert not runner.is_alive()
+    kinds = [e["event"] for e in events]
+    # The answer came after the second track's windows were classified, not before.
+    assert kinds.index("rating") > kinds.index("listen_start", kinds.index("listen_end"))
+    assert windows_while_open >= 4
+    rating_tag = next(
+        e for e in events[kinds.index("rating") :] if e["event"] == "tag"
+    )  # the answered track is re-tagged at once: self-ratings outrank EEG
+    assert (rating_tag["track"], rating_tag["source"], rating_tag["emotion"]) == (
+        first.name,
+        "self",
+        "calm",
+    )
+    with store.session() as db:
+        [rating] = list(db.scalars(select(SelfRating)))
+        listen = db.get(Listen, rating.listen_id)
+        assert db.get(Track, listen.track_id).spotify_id == first.id
+        assert (rating.valence, rating.arousal) == (4, 2)
+        tag = db.scalar(select(TrackTag).where(TrackTag.track_id == listen.track_id))
+        assert tag.source == "self" and tag.quadrant == "calm"
+    # The second track's question (at the session's end) was skipped: nothing stored for it.
+    assert [name for _, name in person.asked] == [first.name, second.name]
