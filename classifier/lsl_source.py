@@ -25,6 +25,9 @@ ACCEPTED_CHANNEL_COUNTS = (4, 5)
 # A sample cannot arrive before it was stamped: stamps further ahead of this computer's
 # clock than this mean the sender's clock jumped forward (or runs ahead), so re-anchor.
 MAX_STAMP_AHEAD_S = 2.0
+# Nor can a sample be stamped before the one sent ahead of it: a step back larger than this
+# means the sender's clock was set back (NTP, a laptop waking up), so re-anchor again.
+MAX_STAMP_BACK_S = 1.0
 
 
 class RingBuffer:
@@ -94,7 +97,9 @@ class SourceStatus:
     clock: str = ""  # "unix" | "lsl"
     gaps: list[Gap] = field(default_factory=list)
     reconnects: int = 0
-    clock_jumps: int = 0  # times the stamps ran ahead of this computer's clock and were re-anchored
+    clock_jumps: int = (
+        0  # times the sender's clock jumped (ahead of ours, or back) and was re-anchored
+    )
 
 
 def _xpath_literal(value: str) -> str:
@@ -140,6 +145,8 @@ class EEGSource:
         self.status = SourceStatus()
         self._inlet = None
         self._offset = 0.0  # add to a stamp to get Unix seconds
+        self._last_unix: float | None = None  # the newest stamp pushed, Unix s
+        self._resumed = False  # the next chunk is the first after a reconnect
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._status_lock = threading.Lock()
@@ -211,7 +218,15 @@ class EEGSource:
                 f"no {self.stream_type} stream named {self.name!r}{wanted} on LSL after "
                 f"{self.resolve_timeout_s:g} s; start `muselsl stream` (or `emotune simulate muse`)"
             )
-        self._open(info)
+        try:
+            self._open(info)
+        except ClassifierError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - LostError or a timeout from a dying sender
+            raise ClassifierError(
+                f"the {self.stream_type} stream {info.name()!r} ({info.source_id()}) was lost "
+                f"while connecting ({exc}); check that `muselsl stream` is still running"
+            ) from None
         with self._status_lock:
             self.status.connected = True
         self._thread = threading.Thread(target=self._run, name="eeg-source", daemon=True)
@@ -253,7 +268,37 @@ class EEGSource:
             unix[first:] = stamps[first:] + self._offset
             with self._status_lock:
                 self.status.clock_jumps += 1
+        self._reanchor_backward_steps(unix, now)
+        self._last_unix = float(unix[-1])
+        self._resumed = False
         return unix
+
+    def _reanchor_backward_steps(self, unix: np.ndarray, now: float) -> None:
+        """Shift, in place, the samples after each backward step of the stamps.
+
+        unix: [n] Unix s of one chunk. Within a connection the samples are contiguous, so the
+        first one after the step follows its predecessor by one sample period. In the first
+        chunk after a reconnect the outage lasted until now, so that chunk ends at `now`.
+        """
+        if self._last_unix is None:
+            return
+        assert self.description is not None
+        period = 1.0 / self.description.nominal_rate_hz
+        while True:
+            before = np.concatenate([[self._last_unix], unix[:-1]])
+            back = np.flatnonzero(unix - before < -MAX_STAMP_BACK_S)
+            if not len(back):
+                return
+            first = int(back[0])
+            target = float(before[first]) + period
+            if self._resumed and first == 0:
+                target = max(target, now - (len(unix) - 1) * period)
+            shift = target - float(unix[first])
+            log.warning("EEG stamps stepped %.1f s back: re-anchored", -shift)
+            self._offset += shift
+            unix[first:] += shift
+            with self._status_lock:
+                self.status.clock_jumps += 1
 
     def _run(self) -> None:
         pylsl = import_pylsl()
@@ -297,19 +342,27 @@ class EEGSource:
         self._inlet = None
 
     def _try_reconnect(self) -> bool:
-        info = self._resolve(timeout_s=0.5)
-        if info is None:
-            return False
         try:
+            info = self._resolve(timeout_s=0.5)
+            if info is None:
+                return False
             self._open(info)
         except ClassifierError as exc:
             log.warning("%s", exc)
             self._stop.wait(1.0)
             return False
+        except Exception as exc:  # noqa: BLE001 - the reader thread must outlive any of these
+            # A sender that is shutting down still answers the resolve, then is lost while
+            # the inlet opens (LostError, or a timeout): it is not back yet, so look again.
+            log.info("EEG stream vanished while reconnecting (%s): looking again", exc)
+            self._inlet = None
+            self._stop.wait(0.2)
+            return False
         with self._status_lock:
             self.status.connected = True
             self.status.reconnects += 1
             self.status.clock = ""  # a restarted sender may stamp on another clock: detect anew
+        self._resumed = True
         log.info("EEG stream is back (%s)", info.source_id())
         return True
 

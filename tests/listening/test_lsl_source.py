@@ -61,6 +61,36 @@ def test_outlet_killed_and_restarted_records_a_gap_and_resumes() -> None:
     np.testing.assert_array_equal(np.diff(samples[:, 4]), 1)
 
 
+def test_a_sender_lost_while_the_inlet_opens_is_looked_for_again() -> None:
+    """A sender shutting down still answers the resolve, then is lost while the inlet opens
+    (LostError or a timeout from liblsl). The reader must outlive that and find the stream
+    when it is really back. The dying sender is a real outlet's info, resolved while it was
+    up and handed to the reconnect after its process was killed."""
+    from classifier.lsl_discovery import import_pylsl
+
+    pylsl = import_pylsl()
+    source_id = unique_source_id()
+    source = EEGSource(source_id=source_id, resolve_timeout_s=10, gap_after_s=1.0)
+    with counter_outlet(source_id=source_id):
+        source.connect()
+        [dying] = pylsl.resolve_bypred(f"source_id='{source_id}'", minimum=1, timeout=10)
+        assert _wait_for(lambda: source.buffer.written >= 256, 10)
+    before = source.buffer.written
+    try:
+        source._resolve = lambda timeout_s: dying  # every reconnect meets the dying sender
+        assert _wait_for(lambda: len(source.snapshot_status().gaps) == 1, 10)
+        time.sleep(6.0)  # long enough for a few reconnects to open an inlet on it and fail
+        assert source._thread.is_alive()
+        del source._resolve  # the sender is really back: resolves find it again
+        with counter_outlet(source_id=source_id):
+            assert _wait_for(lambda: source.buffer.written >= before + 256, 20)
+            status = source.snapshot_status()
+    finally:
+        source.close()
+    [gap] = status.gaps
+    assert status.reconnects == 1 and gap.ended_at is not None
+
+
 def test_four_channel_stream_is_accepted() -> None:
     with (
         counter_outlet(n_channels=4) as source_id,

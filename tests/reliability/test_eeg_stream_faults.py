@@ -154,15 +154,18 @@ def test_stream_faults_during_a_session_with_sync_writing_the_same_store(
             # and classify a few windows after the last one before the session is stopped.
             _wait_for_closed_gaps(events_path, 2, timeout_s=120)
             n_windows = _count_events(events_path, "window")
-            assert _wait_for(lambda: _count_events(events_path, "window") >= n_windows + 3, 60)
+            assert _wait_for(lambda: _count_events(events_path, "window") >= n_windows + 3, 60), (
+                _event_summary(events_path)
+            )
             listener.send_signal(signal.SIGINT)
             _, listen_err = listener.communicate(timeout=120)
         finally:
             done.set()
             for proc in outlets:
                 stop(proc)
-            if "listener" in locals():
-                stop(listener)
+            if "listener" in locals() and listener.poll() is None:
+                stop(listener)  # the test failed while it ran: show what it said
+                print("listener stderr:", listener.stderr.read()[-4000:])
         syncer.join(timeout=120)
         final = emotune("sync", "--json")  # after the storm, one more sync converges
         own_after = playlists_snapshot(emu)
@@ -280,6 +283,84 @@ def test_without_a_source_id_the_source_never_switches_to_another_headset(faults
     faults.survived()
 
 
+def test_sender_clock_set_back_and_forward_again_keeps_stored_time_running_forward(
+    faults,
+) -> None:
+    """The sender's clock steps back 30 s (NTP, a laptop waking up) and later forward again:
+    every stamp the source hands on still runs forward, one sample period apart, near now."""
+    from classifier.lsl_source import EEGSource
+
+    source_id = unique_id()
+    outlet = start_fault_outlet(
+        {
+            "source_id": source_id,
+            "phases": [["normal", 3.0], ["jump", -30.0], ["normal", 3.0], ["jump", 30.0],
+                       ["normal", 3.0]],
+            "then": "forever",
+        }
+    )  # fmt: skip
+    source = EEGSource(source_id=source_id, resolve_timeout_s=20)
+    try:
+        source.connect()
+        assert _wait_for(lambda: source.buffer.written >= 256 * 10, 30)
+        samples, stamps, _, _ = source.buffer.read_since(0)
+        now = time.time()
+        status = source.snapshot_status()
+    finally:
+        source.close()
+        stop(outlet)
+    faults.inject("eeg: sender clock set back 30 s, then forward again")
+    steps = np.diff(stamps)
+    holes, repeats = counter_holes(samples[:, 4])
+    faults.measured(data_lost=holes, duplicates=repeats)
+    assert holes == 0 and repeats == 0
+    assert status.clock_jumps == 2, status
+    assert steps.min() > 0, steps.min()  # never back in time
+    # Back: re-anchored sample to sample. Forward: the stamps return to now, so the one
+    # step forward is no longer than how far behind the re-anchored stamps had fallen.
+    assert np.sum(steps > 0.5) <= 1, np.sort(steps)[-3:]
+    assert abs(stamps[-1] - now) < 2.0
+    faults.survived()
+
+
+def test_a_restarted_sender_whose_clock_is_behind_resumes_at_now_after_the_gap(faults) -> None:
+    """The headset's stream comes back from a sender whose clock is a minute behind: its
+    samples are placed after the outage (ending now), not a minute in the past."""
+    from classifier.lsl_source import EEGSource
+
+    source_id = unique_id()
+    first = start_fault_outlet({"source_id": source_id, "phases": [["normal", 3.0]]})
+    source = EEGSource(source_id=source_id, resolve_timeout_s=20, gap_after_s=1.0)
+    back = None
+    try:
+        source.connect()
+        first.wait(timeout=30)
+        time.sleep(2.0)
+        back = start_fault_outlet(
+            {"source_id": source_id, "counter_start": 100_000, "phases": [["jump", -60.0]],
+             "then": "forever"}
+        )  # fmt: skip
+        assert _wait_for(lambda: source.snapshot_status().reconnects >= 1, 30)
+        written = source.buffer.written
+        assert _wait_for(lambda: source.buffer.written >= written + 512, 20)
+        samples, stamps, _, _ = source.buffer.read_since(0)
+        now = time.time()
+        status = source.snapshot_status()
+    finally:
+        source.close()
+        stop(first)
+        stop(back)
+    faults.inject("eeg: restarted sender's clock a minute behind")
+    resumed = int(np.argmax(samples[:, 4] >= 100_000))
+    outage = stamps[resumed] - stamps[resumed - 1]
+    [gap] = status.gaps
+    assert np.diff(stamps).min() > 0
+    assert 1.5 < outage < 15.0, outage  # the outage, not a minute back
+    assert gap.ended_at is not None and gap.ended_at - gap.started_at == outage
+    assert abs(stamps[-1] - now) < 2.0
+    faults.survived()
+
+
 def _wait_for(predicate, timeout_s: float) -> bool:  # noqa: ANN001
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -302,4 +383,16 @@ def _wait_for_closed_gaps(path: Path, n: int, timeout_s: float) -> None:
         ended_in_gap = sum(1 for e in events if e.get("event") == "gap" and e.get("ended_at"))
         return ended_in_gap + sum(1 for e in events if e.get("event") == "gap_end")
 
-    assert _wait_for(lambda: closed() >= n, timeout_s), f"fewer than {n} outages ended: {closed()}"
+    assert _wait_for(lambda: closed() >= n, timeout_s), (
+        f"fewer than {n} outages ended: {closed()}; {_event_summary(path)}"
+    )
+
+
+def _event_summary(path: Path) -> str:
+    """What the listener has said so far: event counts, and its gap events in full."""
+    events = read_events_tolerant(path)
+    counts: dict[str, int] = {}
+    for e in events:
+        counts[e.get("event", "?")] = counts.get(e.get("event", "?"), 0) + 1
+    gaps = [e for e in events if e.get("event") in ("gap", "gap_end")]
+    return f"events {counts}; gaps {gaps}"
