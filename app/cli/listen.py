@@ -108,7 +108,7 @@ def listen(
             line_noise_hz=cfg.line_noise_hz,
         ),
         emit=emit,
-        ask_rating=_ask_rating if rate else None,
+        ask_rating=(view.paused_for(_ask_rating) if view else _ask_rating) if rate else None,
         stop=stop,
     )
     try:
@@ -143,11 +143,30 @@ class LiveView:
         self.track_windows: list[Any] = []  # this listen's kept windows, for the running tag
         self.gaps = 0
 
-    def live(self) -> Any:
+    def live(self, target: Any = None) -> Any:
         from rich.live import Live
 
-        self._live = Live(self._render(), console=console, refresh_per_second=4, transient=False)
+        self._live = Live(
+            self._render(), console=target or console, refresh_per_second=4, transient=False
+        )
         return self._live
+
+    def paused_for(self, ask: Any) -> Any:
+        """`ask`, wrapped so the panel stops redrawing while the question is on screen
+        (a redraw would overwrite what the listener is typing). The session's events still
+        update the panel meanwhile; it is drawn again, up to date, after the answer."""
+
+        def ask_while_paused(info: dict[str, Any]) -> Any:
+            live = getattr(self, "_live", None)
+            if live is None or not live.is_started:
+                return ask(info)
+            live.stop()
+            try:
+                return ask(info)
+            finally:
+                live.start(refresh=True)
+
+        return ask_while_paused
 
     def update(self, event: dict[str, Any]) -> None:
         kind = event["event"]

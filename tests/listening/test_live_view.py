@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import io
+import time
+from typing import Any
+
 from rich.console import Console
 
 from app.cli.listen import LiveView
@@ -45,3 +49,28 @@ def test_running_tag_counts_and_quality() -> None:
     assert "TP9 ●" in text and "AF7 ○" in text  # flat AF7 shows as bad contact
     view.update({"event": "tag", "emotion": "calm", "confidence": 0.55})
     assert "calm (confidence 0.55)" in _text(view)
+
+
+def test_the_panel_stops_redrawing_while_a_rating_question_is_open() -> None:
+    """A redraw during `--rate`'s question would overwrite what the listener types."""
+    out = io.StringIO()
+    terminal = Console(file=out, force_terminal=True, width=100)
+    view = LiveView("demo-synthetic-tsception")
+    seen: dict[str, Any] = {}
+
+    def person(info: dict[str, Any]) -> tuple[int, int]:
+        seen["live during the question"] = view._live.is_started
+        before = len(out.getvalue())
+        view.update({"event": "listen_start", "track": "Next Track"})  # the session goes on
+        time.sleep(0.8)  # three refresh periods of the panel
+        seen["drawn during the question"] = out.getvalue()[before:]
+        return 4, 2
+
+    with view.live(target=terminal):
+        answer = view.paused_for(person)({"track": "Quiet Summer"})
+        assert view._live.is_started  # drawing again after the answer
+        time.sleep(0.3)
+    assert answer == (4, 2)
+    assert seen["live during the question"] is False
+    assert "Next Track" not in seen["drawn during the question"]
+    assert "Next Track" in out.getvalue()  # and drawn up to date once answered
