@@ -12,8 +12,10 @@ import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from playlists.emulator import SampleTrack
+from tests.waiting import wait_for
 
 # Made-up 22-character ids: these tracks exist only in the test's emulator.
 SYNTHETIC_TRACK_IDS = ("0SynthHappyTrack000001", "0SynthSadTrack00000002", "0SynthTenseTrack000003")
@@ -107,34 +109,45 @@ def wait_for_events(
     where: Callable[[dict], bool] | None = None,
 ) -> list[dict]:
     """Wait until the listener has written `n` events of `kind` (that satisfy `where`)."""
-    deadline = time.monotonic() + timeout_s
-    found: list[dict] = []
-    while time.monotonic() < deadline:
-        if path.exists():
-            found = [
-                e
-                for e in read_events_tolerant(path)
-                if e.get("event") == kind and (where is None or where(e))
-            ]
-            if len(found) >= n:
-                return found
-        time.sleep(0.1)
-    raise AssertionError(
-        f"the listener wrote {len(found)} of {n} {kind!r} events in {timeout_s:g} s"
+
+    def found() -> list[dict]:
+        events = read_events_tolerant(path) if path.exists() else []
+        return [e for e in events if e.get("event") == kind and (where is None or where(e))]
+
+    assert wait_for(lambda: len(found()) >= n, timeout_s, interval_s=0.1), (
+        f"the listener wrote {len(found())} of {n} {kind!r} events in {timeout_s:g} s; "
+        + event_summary(path)
     )
+    return found()
 
 
-def wait_for_ended_gap(path: Path, timeout_s: float = 60.0) -> float:
-    """Wait until an outage has ended; its end, Unix s. A gap seen only after it ended is
-    reported by one `gap` event that carries its end; otherwise a `gap_end` event follows."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if path.exists():
-            for e in read_events_tolerant(path):
-                if e.get("event") in ("gap", "gap_end") and e.get("ended_at"):
-                    return float(e["ended_at"])
-        time.sleep(0.1)
-    raise AssertionError(f"no outage ended within {timeout_s:g} s")
+def ended_gaps(path: Path) -> list[float]:
+    """The ends (Unix s) of the outages the listener has reported as over so far. A gap seen
+    only after it ended is one `gap` event that carries its end; else a `gap_end` follows."""
+    events = read_events_tolerant(path) if path.exists() else []
+    return [
+        float(e["ended_at"])
+        for e in events
+        if e.get("event") in ("gap", "gap_end") and e.get("ended_at")
+    ]
+
+
+def wait_for_ended_gaps(path: Path, n: int, timeout_s: float = 60.0) -> list[float]:
+    """Wait until `n` outages have ended; their ends, Unix s."""
+    assert wait_for(lambda: len(ended_gaps(path)) >= n, timeout_s, interval_s=0.1), (
+        f"{len(ended_gaps(path))} of {n} outages ended in {timeout_s:g} s; " + event_summary(path)
+    )
+    return ended_gaps(path)
+
+
+def event_summary(path: Path) -> str:
+    """What the listener has said so far: event counts, and its gap events in full."""
+    events = read_events_tolerant(path) if path.exists() else []
+    counts: dict[str, int] = {}
+    for e in events:
+        counts[e.get("event", "?")] = counts.get(e.get("event", "?"), 0) + 1
+    gaps = [e for e in events if e.get("event") in ("gap", "gap_end")]
+    return f"events {counts}; gaps {gaps}"
 
 
 def read_events_tolerant(path: Path) -> list[dict]:
@@ -144,3 +157,31 @@ def read_events_tolerant(path: Path) -> list[dict]:
         with contextlib.suppress(json.JSONDecodeError):
             out.append(json.loads(line))
     return out
+
+
+def in_process_session(
+    store: Any,
+    source: Any,
+    model_path: Path,
+    client: Any,
+    home: Path,
+    options: Any,
+    events: list[dict],
+    **extra: Any,
+) -> Any:
+    """A `ListenSession` run in this process (not the CLI) on a connected source, polling
+    `client`'s player, with its events appended to `events`; `extra`: ask_rating, stop."""
+    from app.jobs.listen import ListenSession, snapshot_from_playback
+    from classifier.pipeline import Predictor
+
+    return ListenSession(
+        store,
+        source,
+        Predictor.load(model_path),
+        lambda: snapshot_from_playback(client.playback_state(), time.time()),
+        model_id=None,
+        recordings_dir=home / "recordings",
+        options=options,
+        emit=events.append,
+        **extra,
+    )

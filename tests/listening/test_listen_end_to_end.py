@@ -33,7 +33,7 @@ from tests.listening.e2e_helpers import (
     start_listener,
     start_simulator,
     synthetic_tracks,
-    wait_for_ended_gap,
+    wait_for_ended_gaps,
     wait_for_event,
     wait_for_events,
     wait_for_stream,
@@ -136,7 +136,7 @@ def test_outlet_killed_mid_track_and_nan_bursts(
             second = start_simulator(["--mood", "happy", "--nan-every", "8"], source_id)
             # End on events, not on a clock: the outage has ended, and after it the listener
             # has rejected a NaN window and classified a clean one.
-            back_at = wait_for_ended_gap(events_path, timeout_s=60)
+            [back_at] = wait_for_ended_gaps(events_path, 1, timeout_s=60)
             wait_for_events(
                 events_path, "window", 1, timeout_s=60,
                 where=lambda w: w["start"] >= back_at - 1e-6

@@ -10,15 +10,7 @@ import pytest
 from classifier.errors import ClassifierError
 from classifier.lsl_source import EEGSource, RingBuffer, detect_clock
 from tests.listening.lsl_helpers import counter_outlet, unique_source_id
-
-
-def _wait_for(predicate, timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
+from tests.waiting import wait_for
 
 
 @pytest.mark.parametrize("lsl_time", [False, True], ids=["time.time stamps", "--lsltime stamps"])
@@ -28,7 +20,7 @@ def test_every_sample_arrives_in_order_on_the_unix_clock(lsl_time: bool) -> None
         EEGSource(source_id=source_id, resolve_timeout_s=10) as source,
     ):
         assert source.description.channel_labels == ("TP9", "AF7", "AF8", "TP10", "Right AUX")
-        assert _wait_for(lambda: source.buffer.written >= 3 * 256, 10)
+        assert wait_for(lambda: source.buffer.written >= 3 * 256, 10)
         samples, stamps, _, lost = source.buffer.read_since(0)
         now = time.time()
     counter = samples[:, 4]
@@ -45,12 +37,12 @@ def test_outlet_killed_and_restarted_records_a_gap_and_resumes() -> None:
     source = EEGSource(source_id=source_id, resolve_timeout_s=10, gap_after_s=1.0)
     with counter_outlet(source_id=source_id):
         source.connect()
-        assert _wait_for(lambda: source.buffer.written >= 256, 10)
+        assert wait_for(lambda: source.buffer.written >= 256, 10)
     before = source.buffer.written
-    assert _wait_for(lambda: len(source.snapshot_status().gaps) == 1, 10)
+    assert wait_for(lambda: len(source.snapshot_status().gaps) == 1, 10)
     assert not source.snapshot_status().connected
     with counter_outlet(source_id=source_id):
-        assert _wait_for(lambda: source.buffer.written >= before + 256, 20)
+        assert wait_for(lambda: source.buffer.written >= before + 256, 20)
         status = source.snapshot_status()
     source.close()
     [gap] = status.gaps
@@ -74,16 +66,16 @@ def test_a_sender_lost_while_the_inlet_opens_is_looked_for_again() -> None:
     with counter_outlet(source_id=source_id):
         source.connect()
         [dying] = pylsl.resolve_bypred(f"source_id='{source_id}'", minimum=1, timeout=10)
-        assert _wait_for(lambda: source.buffer.written >= 256, 10)
+        assert wait_for(lambda: source.buffer.written >= 256, 10)
     before = source.buffer.written
     try:
         source._resolve = lambda timeout_s: dying  # every reconnect meets the dying sender
-        assert _wait_for(lambda: len(source.snapshot_status().gaps) == 1, 10)
+        assert wait_for(lambda: len(source.snapshot_status().gaps) == 1, 10)
         time.sleep(6.0)  # long enough for a few reconnects to open an inlet on it and fail
         assert source._thread.is_alive()
         del source._resolve  # the sender is really back: resolves find it again
         with counter_outlet(source_id=source_id):
-            assert _wait_for(lambda: source.buffer.written >= before + 256, 20)
+            assert wait_for(lambda: source.buffer.written >= before + 256, 20)
             status = source.snapshot_status()
     finally:
         source.close()
@@ -97,7 +89,7 @@ def test_four_channel_stream_is_accepted() -> None:
         EEGSource(source_id=source_id, resolve_timeout_s=10) as source,
     ):
         assert source.description.channel_count == 4
-        assert _wait_for(lambda: source.buffer.written >= 128, 10)
+        assert wait_for(lambda: source.buffer.written >= 128, 10)
 
 
 @pytest.mark.parametrize(

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
-import threading
-import time
 
 from sqlalchemy import func, select
 
 from app.config import load_settings
 from app.db.models import Listen, WindowPrediction
-from app.jobs.listen import ListenOptions, ListenSession, snapshot_from_playback
+from app.jobs.listen import ListenOptions
 from app.spotify import client_from_settings
 from classifier.lsl_source import EEGSource
-from classifier.pipeline import Predictor
 from playlists.emulator import start_emulator
-from tests.listening.e2e_helpers import login_to_emulator, synthetic_tracks
+from tests.listening.e2e_helpers import in_process_session, login_to_emulator, synthetic_tracks
 from tests.listening.lsl_helpers import counter_outlet
 
 
@@ -35,17 +32,10 @@ def test_session_survives_a_500_storm_on_the_player(
         with counter_outlet() as source_id:
             source = EEGSource(source_id=source_id, resolve_timeout_s=10)
             source.connect()
-            session = ListenSession(
-                store,
-                source,
-                Predictor.load(seeded_untrained_model),
-                lambda: snapshot_from_playback(client.playback_state(), time.time()),
-                model_id=None,
-                recordings_dir=emotune_home / "recordings",
-                options=ListenOptions(duration_s=14.0, min_windows_per_listen=1),
-                emit=events.append,
-                stop=threading.Event(),
-            )
+            session = in_process_session(
+                store, source, seeded_untrained_model, client, emotune_home,
+                ListenOptions(duration_s=14.0, min_windows_per_listen=1), events,
+            )  # fmt: skip
             summary = session.run()
             source.close()
     assert summary.player_errors >= 3

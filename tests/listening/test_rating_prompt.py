@@ -16,13 +16,13 @@ from sqlalchemy import select
 
 from app.config import load_settings
 from app.db.models import Listen, SelfRating, Track, TrackTag
-from app.jobs.listen import ListenOptions, ListenSession, snapshot_from_playback
+from app.jobs.listen import ListenOptions
 from app.spotify import client_from_settings
 from classifier.lsl_source import EEGSource
-from classifier.pipeline import Predictor
 from playlists.emulator import start_emulator
-from tests.listening.e2e_helpers import login_to_emulator, synthetic_tracks
+from tests.listening.e2e_helpers import in_process_session, login_to_emulator, synthetic_tracks
 from tests.listening.lsl_helpers import counter_outlet
+from tests.waiting import wait_for
 
 SPEED = 4.0
 
@@ -42,15 +42,6 @@ class SlowListener:
         return 4, 2  # pleasant, calm
 
 
-def _wait_for(predicate, timeout_s: float) -> bool:  # noqa: ANN001
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def test_the_next_track_is_tagged_while_the_rating_question_waits(
     monkeypatch, store, seeded_untrained_model, emotune_home
 ) -> None:
@@ -65,24 +56,15 @@ def test_the_next_track_is_tagged_while_the_rating_question_waits(
         with counter_outlet() as source_id:
             source = EEGSource(source_id=source_id, resolve_timeout_s=10)
             source.connect()
-            session = ListenSession(
-                store,
-                source,
-                Predictor.load(seeded_untrained_model),
-                lambda: snapshot_from_playback(client.playback_state(), time.time()),
-                model_id=None,
-                recordings_dir=emotune_home / "recordings",
-                options=ListenOptions(
-                    duration_s=300.0, playback_rate=SPEED, min_windows_per_listen=1
-                ),
-                emit=events.append,
-                ask_rating=person,
-                stop=stop,
-            )
+            session = in_process_session(
+                store, source, seeded_untrained_model, client, emotune_home,
+                ListenOptions(duration_s=300.0, playback_rate=SPEED, min_windows_per_listen=1),
+                events, ask_rating=person, stop=stop,
+            )  # fmt: skip
             runner = threading.Thread(target=session.run, daemon=True)
             runner.start()
             try:
-                assert _wait_for(lambda: any(e["event"] == "session" for e in events), 30)
+                assert wait_for(lambda: any(e["event"] == "session" for e in events), 30)
                 client.start_playback([first.uri, second.uri])
 
                 def on_second() -> list[dict]:
@@ -95,11 +77,11 @@ def test_the_next_track_is_tagged_while_the_rating_question_waits(
                     ]
 
                 # The first track has ended and its question is open: the session goes on.
-                assert _wait_for(lambda: len(person.asked) == 1, 60), "never asked"
-                assert _wait_for(lambda: len(on_second()) >= 4, 60), "no windows while asking"
+                assert wait_for(lambda: len(person.asked) == 1, 60), "never asked"
+                assert wait_for(lambda: len(on_second()) >= 4, 60), "no windows while asking"
                 windows_while_open = len(on_second())
                 person.answer.set()
-                assert _wait_for(lambda: any(e["event"] == "rating" for e in events), 30)
+                assert wait_for(lambda: any(e["event"] == "rating" for e in events), 30)
             finally:
                 person.answer.set()
                 stop.set()

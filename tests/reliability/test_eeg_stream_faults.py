@@ -27,8 +27,9 @@ from playlists.emulator import SampleTrack, start_emulator
 from tests.listening.e2e_helpers import (
     login_to_emulator,
     read_events,
-    read_events_tolerant,
+    wait_for_ended_gaps,
     wait_for_event,
+    wait_for_events,
 )
 from tests.reliability.helpers import (
     counter_holes,
@@ -41,6 +42,7 @@ from tests.reliability.helpers import (
     unique_id,
     windows_lost,
 )
+from tests.waiting import wait_for
 
 LONG_TRACK = SampleTrack(
     id="0SynthReliabilityTrk01",
@@ -152,10 +154,9 @@ def test_stream_faults_during_a_session_with_sync_writing_the_same_store(
             )  # fmt: skip
             # End on events, not on a clock: a slow machine must still see both outages end
             # and classify a few windows after the last one before the session is stopped.
-            _wait_for_closed_gaps(events_path, 2, timeout_s=120)
-            n_windows = _count_events(events_path, "window")
-            assert _wait_for(lambda: _count_events(events_path, "window") >= n_windows + 3, 60), (
-                _event_summary(events_path)
+            back_at = max(wait_for_ended_gaps(events_path, 2, timeout_s=120))
+            wait_for_events(
+                events_path, "window", 3, timeout_s=60, where=lambda e: e["start"] >= back_at
             )
             listener.send_signal(signal.SIGINT)
             _, listen_err = listener.communicate(timeout=120)
@@ -255,7 +256,7 @@ def test_without_a_source_id_the_source_never_switches_to_another_headset(faults
     second = back = None
     try:
         source.connect()
-        assert _wait_for(lambda: source.buffer.written >= 256, 20)
+        assert wait_for(lambda: source.buffer.written >= 256, 20)
         stop(first)
         second = start_fault_outlet(
             {"name": name, "source_id": other, "counter_start": DECOY_COUNTER, "phases": [],
@@ -267,9 +268,9 @@ def test_without_a_source_id_the_source_never_switches_to_another_headset(faults
             {"name": name, "source_id": mine, "counter_start": 500_000, "phases": [],
              "then": "forever"}
         )  # fmt: skip
-        assert _wait_for(lambda: source.snapshot_status().reconnects >= 1, 30)
+        assert wait_for(lambda: source.snapshot_status().reconnects >= 1, 30)
         written = source.buffer.written
-        assert _wait_for(lambda: source.buffer.written >= written + 256, 20)
+        assert wait_for(lambda: source.buffer.written >= written + 256, 20)
         samples, _, _, _ = source.buffer.read_since(0)
     finally:
         source.close()
@@ -302,7 +303,7 @@ def test_sender_clock_set_back_and_forward_again_keeps_stored_time_running_forwa
     source = EEGSource(source_id=source_id, resolve_timeout_s=20)
     try:
         source.connect()
-        assert _wait_for(lambda: source.buffer.written >= 256 * 10, 30)
+        assert wait_for(lambda: source.buffer.written >= 256 * 10, 30)
         samples, stamps, _, _ = source.buffer.read_since(0)
         now = time.time()
         status = source.snapshot_status()
@@ -340,9 +341,9 @@ def test_a_restarted_sender_whose_clock_is_behind_resumes_at_now_after_the_gap(f
             {"source_id": source_id, "counter_start": 100_000, "phases": [["jump", -60.0]],
              "then": "forever"}
         )  # fmt: skip
-        assert _wait_for(lambda: source.snapshot_status().reconnects >= 1, 30)
+        assert wait_for(lambda: source.snapshot_status().reconnects >= 1, 30)
         written = source.buffer.written
-        assert _wait_for(lambda: source.buffer.written >= written + 512, 20)
+        assert wait_for(lambda: source.buffer.written >= written + 512, 20)
         samples, stamps, _, _ = source.buffer.read_since(0)
         now = time.time()
         status = source.snapshot_status()
@@ -359,40 +360,3 @@ def test_a_restarted_sender_whose_clock_is_behind_resumes_at_now_after_the_gap(f
     assert gap.ended_at is not None and gap.ended_at - gap.started_at == outage
     assert abs(stamps[-1] - now) < 2.0
     faults.survived()
-
-
-def _wait_for(predicate, timeout_s: float) -> bool:  # noqa: ANN001
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
-
-
-def _count_events(path: Path, kind: str) -> int:
-    return sum(1 for e in read_events_tolerant(path) if e.get("event") == kind)
-
-
-def _wait_for_closed_gaps(path: Path, n: int, timeout_s: float) -> None:
-    """Until the listener has reported `n` outages that ended (a gap event may already carry
-    its end, or a gap_end event follows it)."""
-
-    def closed() -> int:
-        events = read_events_tolerant(path)
-        ended_in_gap = sum(1 for e in events if e.get("event") == "gap" and e.get("ended_at"))
-        return ended_in_gap + sum(1 for e in events if e.get("event") == "gap_end")
-
-    assert _wait_for(lambda: closed() >= n, timeout_s), (
-        f"fewer than {n} outages ended: {closed()}; {_event_summary(path)}"
-    )
-
-
-def _event_summary(path: Path) -> str:
-    """What the listener has said so far: event counts, and its gap events in full."""
-    events = read_events_tolerant(path)
-    counts: dict[str, int] = {}
-    for e in events:
-        counts[e.get("event", "?")] = counts.get(e.get("event", "?"), 0) + 1
-    gaps = [e for e in events if e.get("event") in ("gap", "gap_end")]
-    return f"events {counts}; gaps {gaps}"
