@@ -18,13 +18,14 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DatabaseError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.errors import StoreError
 
 BUSY_TIMEOUT_S = 30.0
 SQLITE_HEADER = b"SQLite format 3\x00"
+URL_EXAMPLES = "sqlite:////path/to/emotune.db or postgresql+psycopg://user@host/emotune"
 
 
 def alembic_config(database_url: str | None = None) -> Config:
@@ -60,9 +61,28 @@ def _set_sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped
 
 def make_engine(database_url: str) -> Engine:
     """An engine for `database_url`; SQLite gets WAL mode, a busy timeout and foreign keys."""
+    try:
+        url = make_url(database_url)
+    except ArgumentError:
+        # Not echoed: an unreadable URL cannot have its password hidden.
+        raise StoreError(
+            f"the database URL (EMOTUNE_DATABASE_URL) is not one SQLAlchemy can read; "
+            f"use {URL_EXAMPLES}"
+        ) from None
     path = sqlite_path(database_url)
     if path is None:
-        return create_engine(database_url)
+        try:
+            return create_engine(database_url)
+        except NoSuchModuleError:
+            raise StoreError(
+                f"unknown kind of database {url.drivername!r} in the database URL; "
+                f"use {URL_EXAMPLES}"
+            ) from None
+        except ModuleNotFoundError as exc:
+            raise StoreError(
+                f"the database driver for {url.drivername} ({exc.name}) is not installed; "
+                "for PostgreSQL run `pip install 'emotune[postgres]'` and use postgresql+psycopg://"
+            ) from None
     _check_sqlite_file(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(database_url, connect_args={"timeout": BUSY_TIMEOUT_S})
@@ -96,11 +116,17 @@ def _describe(database_url: str) -> str:
 def translate_db_error(exc: Exception, database_url: str) -> StoreError:
     """Turn a driver error into a one-line StoreError naming the database and the next step."""
     where = _describe(database_url)
-    text = str(getattr(exc, "orig", exc))
+    lines = str(getattr(exc, "orig", exc)).strip().splitlines()
+    text = lines[0].strip() if lines else type(exc).__name__  # one line, whatever the driver
     if "locked" in text or "busy" in text:
         return StoreError(
             f"database {where} is locked by another process for more than {BUSY_TIMEOUT_S:.0f} s; "
             "stop the other emotune command or try again"
+        )
+    if "connection" in text.lower() and ("failed" in text or "refused" in text):
+        return StoreError(
+            f"database {where} cannot be reached ({text}); check that its server is running "
+            "and that EMOTUNE_DATABASE_URL names it"
         )
     if "not a database" in text or "malformed" in text:
         return StoreError(
