@@ -33,7 +33,7 @@ def current() -> None:
 
     Example: emotune db current
     """
-    from app.db.engine import current_revision, head_revision, open_store
+    from app.db.engine import current_revision, describe_database, head_revision, open_store
 
     cfg = settings()
     store = open_store(cfg.database_url, upgrade=False)
@@ -50,6 +50,8 @@ def current() -> None:
         store.close()
     head = head_revision()
     if revision is None:
-        raise StoreError(f"database {cfg.database_url} has no schema yet; run `emotune init`")
+        raise StoreError(
+            f"database {describe_database(cfg.database_url)} has no schema yet; run `emotune init`"
+        )
     status = "newest" if revision == head else f"newest is {head}; run `emotune db upgrade`"
     console.print(f"{revision} ({status})")

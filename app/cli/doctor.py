@@ -28,7 +28,9 @@ def check_database(cfg: Settings) -> str:
 
     store = open_store(cfg.database_url)
     store.close()
-    return cfg.database_url
+    from app.db.engine import describe_database
+
+    return describe_database(cfg.database_url)
 
 
 def check_active_model(cfg: Settings) -> str:

@@ -14,7 +14,7 @@ def init() -> None:
 
     Example: EMOTUNE_HOME=~/emotune-test emotune init
     """
-    from app.db.engine import current_revision
+    from app.db.engine import current_revision, describe_database
 
     cfg = settings()
     for folder in (cfg.config_file.parent, cfg.data_dir, cfg.models_dir, cfg.recordings_dir):
@@ -26,7 +26,7 @@ def init() -> None:
         store.close()
     console.print(f"config:   {cfg.config_file}")
     console.print(f"data:     {cfg.data_dir}")
-    console.print(f"database: {store.database_url} (schema {revision})")
+    console.print(f"database: {describe_database(store.database_url)} (schema {revision})")
 
 
 def register(app: typer.Typer) -> None:

@@ -108,14 +108,15 @@ def _check_sqlite_file(path: Path) -> None:
         )
 
 
-def _describe(database_url: str) -> str:
+def describe_database(database_url: str) -> str:
+    """The database as shown to a user: a file path, or the URL with its password hidden."""
     path = sqlite_path(database_url)
     return str(path) if path else make_url(database_url).render_as_string(hide_password=True)
 
 
 def translate_db_error(exc: Exception, database_url: str) -> StoreError:
     """Turn a driver error into a one-line StoreError naming the database and the next step."""
-    where = _describe(database_url)
+    where = describe_database(database_url)
     lines = str(getattr(exc, "orig", exc)).strip().splitlines()
     text = lines[0].strip() if lines else type(exc).__name__  # one line, whatever the driver
     if "locked" in text or "busy" in text:
@@ -151,7 +152,7 @@ def upgrade_to_head(engine: Engine, database_url: str) -> None:
                 script.get_revision(current)
             except Exception:
                 raise StoreError(
-                    f"database {_describe(database_url)} was made by a newer emotune "
+                    f"database {describe_database(database_url)} was made by a newer emotune "
                     f"(schema revision {current}); upgrade emotune to use it"
                 ) from None
         if current == script.get_current_head():

@@ -122,3 +122,18 @@ def test_a_bad_database_url_is_one_line_without_the_password(
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and says in lines[0], result.stderr
     assert "s3cret" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_init_and_doctor_show_the_database_without_its_password(
+    postgres_url: str, cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The test server trusts loopback, so it accepts (and ignores) any password.
+    url = _create_database(postgres_url).replace("postgres@", "postgres:s3cret@")
+    monkeypatch.setenv("EMOTUNE_DATABASE_URL", url)
+    init = cli.invoke(app, ["init"])
+    doctor = cli.invoke(app, ["doctor", "--json"])
+    assert init.exit_code == 0, init.output
+    assert "postgres:***@127.0.0.1" in init.stdout
+    assert '"database"' in doctor.stdout and "postgres:***@" in doctor.stdout
+    for result in (init, doctor):
+        assert "s3cret" not in result.stdout + result.stderr
