@@ -31,7 +31,9 @@ def _active_predictor(store: Any, threads: int = 1) -> tuple[Any, int, str]:
 def _ask_rating(info: dict[str, Any]) -> tuple[int, int] | None:
     import click
 
-    err_console.print(f"[bold]How did “{info['track']}” make you feel?[/] (1 low … 5 high)")
+    err_console.print(
+        f"[bold]How did “{info['track']}” make you feel?[/] (1 low … 5 high; Ctrl-D skips)"
+    )
     try:
         valence = click.prompt(
             "  valence (unpleasant 1 … 5 pleasant)", type=click.IntRange(1, 5), err=True
