@@ -156,7 +156,7 @@ def train_voice(
         )
     model.trained_on.update({"dataset": str(root), "license": LICENSE_NOTE})
     name = f"voice-{model.kind}-{model.feature_set}-{_stamp()}"
-    path = model.save(cfg.models_dir / f"{name}.joblib")
+    path = model.save(cfg.models_dir / f"{name}.skops")
 
     from app.db import repository
 

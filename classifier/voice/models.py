@@ -3,9 +3,13 @@
 The search runs on training actors only: a randomized search over a wide space,
 then a small grid around the best point ("narrowed"), both scored by accuracy
 in cross-validation whose folds hold out whole actors (GroupKFold). A model is
-saved with joblib together with everything needed to use it again: feature
-set, normalisation, classes, sample rate, the average-speaker statistics for
+saved together with everything needed to use it again: feature set,
+normalisation, classes, sample rate, the average-speaker statistics for
 un-enrolled users, and its measured figures.
+
+Files are written with skops, not pickle: loading one never runs code it carries.
+skops rebuilds only the types it trusts, plus the few this module's own models
+contain (`MODEL_FILE_TYPES`); a file that names any other type is refused unopened.
 """
 
 from __future__ import annotations
@@ -32,7 +36,17 @@ from classifier.voice.normalise import (
 MODEL_KINDS: tuple[str, ...] = ("svc", "rf", "xgboost")
 CHOICES: tuple[str, ...] = (*MODEL_KINDS, "auto")
 NORMALISATIONS: tuple[str, ...] = ("speaker", "none")
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: skops files (1 was a pickle, refused: it could carry code)
+MODEL_FILE_TYPES = frozenset(
+    {
+        # Types beyond skops's own trusted set that svc / rf / xgboost models hold.
+        "sklearn.calibration._CalibratedClassifier",
+        "sklearn.calibration._SigmoidCalibration",
+        "sklearn.tree._tree.Tree",
+        "xgboost.core.Booster",
+        "xgboost.sklearn.XGBClassifier",
+    }
+)
 
 Log = Callable[[str], None]
 
@@ -224,37 +238,72 @@ class VoiceModel:
         return np.asarray(self.estimator.predict_proba(self.prepare(features, speaker)))
 
     def save(self, path: Path) -> Path:
-        import joblib
+        """Write the model to `path` (a .skops file), atomically."""
+        import skops.io
 
         path.parent.mkdir(parents=True, exist_ok=True)
         payload = {"format": FORMAT_VERSION, **self.__dict__}
+        # Plain arrays and numbers only, so the file names no type of this project's.
+        payload["average_speaker"] = _stats_to_dict(self.average_speaker)
         tmp = path.with_suffix(".tmp")
-        joblib.dump(payload, tmp)
+        skops.io.dump(payload, tmp)
         tmp.replace(path)
         return path
 
     @classmethod
     def load(cls, path: Path) -> VoiceModel:
-        import joblib
+        """Read a model saved by `save`; VoiceError if missing, damaged, or not safe to load."""
+        import skops.io
 
-        try:
-            payload = joblib.load(path)
-        except FileNotFoundError:
+        if not path.exists():
             raise VoiceError(
                 f"voice model file {path} is missing; train one with `emotune voice train`"
-            ) from None
-        except Exception as exc:  # joblib/pickle raise many types for a damaged file
+            )
+        with path.open("rb") as fh:
+            pickled = fh.read(1) == b"\x80"  # every pickle since protocol 2 starts so
+        if pickled:
+            raise VoiceError(
+                f"voice model file {path} is a pickle (emotune's old format), which could run "
+                "code when opened; it was not loaded. Train again with `emotune voice train`"
+            )
+        try:
+            named = set(skops.io.get_untrusted_types(file=path))
+            foreign = sorted(named - MODEL_FILE_TYPES)
+            if not foreign:
+                payload = skops.io.load(path, trusted=sorted(named))
+        except Exception as exc:  # a damaged or foreign file raises many kinds of error
             raise VoiceError(
                 f"voice model file {path} cannot be read ({type(exc).__name__}); "
                 "train again with `emotune voice train`"
             ) from None
+        if foreign:
+            raise VoiceError(
+                f"voice model file {path} names types a voice model never holds "
+                f"({', '.join(foreign[:3])}); it was not loaded. Train one with "
+                "`emotune voice train`"
+            )
         if not isinstance(payload, dict) or payload.get("format") != FORMAT_VERSION:
             raise VoiceError(
                 f"{path} is not a voice model of this version; train again with "
                 "`emotune voice train`"
             )
         payload.pop("format")
+        payload["average_speaker"] = _stats_from_dict(payload["average_speaker"])
         return cls(**payload)
+
+
+def _stats_to_dict(stats: SpeakerStats | None) -> dict[str, Any] | None:
+    if stats is None:
+        return None
+    return {"mean": stats.mean, "std": stats.std, "n_clips": int(stats.n_clips)}
+
+
+def _stats_from_dict(stats: dict[str, Any] | None) -> SpeakerStats | None:
+    if stats is None:
+        return None
+    return SpeakerStats(
+        mean=np.asarray(stats["mean"]), std=np.asarray(stats["std"]), n_clips=stats["n_clips"]
+    )
 
 
 def encode_labels(emotions: Sequence[str]) -> tuple[np.ndarray, tuple[str, ...]]:

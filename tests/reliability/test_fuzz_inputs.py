@@ -361,6 +361,34 @@ def test_checkpoint_carrying_pickled_code_is_refused(tmp_path: Path, how: str, f
     faults.survived()
 
 
+@pytest.mark.parametrize("how", ["skops file", "old pickle file"])
+def test_voice_model_file_carrying_code_is_refused(tmp_path: Path, how: str, faults) -> None:
+    import skops.io
+
+    from classifier.voice.errors import VoiceError
+    from classifier.voice.models import VoiceModel, fit_voice_model
+
+    marker = tmp_path / "code-ran"
+    path = tmp_path / "evil.skops"
+    if how == "skops file":  # a real (SYNTHETIC-feature) model with the trap beside it
+        rng = np.random.default_rng(0)
+        emotions = [("neutral", "happy", "sad", "angry")[i % 4] for i in range(64)]
+        actors = [(i // 4) % 4 + 1 for i in range(64)]
+        model = fit_voice_model(rng.normal(size=(64, 12)), emotions, actors, n_iter=1, folds=2)
+        model.params = {"extra": _RunsCode(marker)}
+        model.save(path)
+        assert skops.io.get_untrusted_types(file=path)  # the trap is in the file
+    else:
+        path.write_bytes(pickle.dumps({"format": 1, "estimator": _RunsCode(marker)}))
+    with pytest.raises(VoiceError, match="it was not loaded"):
+        VoiceModel.load(path)
+    assert not marker.exists()
+    pickle.loads(pickle.dumps(_RunsCode(marker)))  # through pickle the same trap does run
+    assert marker.exists()
+    faults.inject(f"input: voice model file carrying code ({how})")
+    faults.survived()
+
+
 # --- the tests: one per input, each counted into the reliability ledger -----------------
 
 

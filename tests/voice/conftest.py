@@ -48,7 +48,7 @@ def synthetic_model_path(synthetic_features: tuple, tmp_path_factory: pytest.Tem
         kind="svc",
         n_iter=3,
     )
-    return model.save(tmp_path_factory.mktemp("synthetic-model") / "voice-synthetic.joblib")
+    return model.save(tmp_path_factory.mktemp("synthetic-model") / "voice-synthetic.skops")
 
 
 @pytest.fixture

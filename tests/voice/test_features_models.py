@@ -113,14 +113,14 @@ def test_save_load_round_trip_and_damaged_file(synthetic_model_path: Path, tmp_p
     assert model.classes == ("neutral", "happy", "sad", "angry")
     assert model.feature_set == "extended" and model.sample_rate == SAMPLE_RATE
     vector = features_of(synthetic_clip("angry", 6, 1), "extended")[None, :]
-    again = VoiceModel.load(model.save(tmp_path / "copy.joblib"))
+    again = VoiceModel.load(model.save(tmp_path / "copy.skops"))
     np.testing.assert_allclose(model.predict_proba(vector), again.predict_proba(vector))
-    damaged = tmp_path / "damaged.joblib"
+    damaged = tmp_path / "damaged.skops"
     damaged.write_bytes(b"garbage")
     with pytest.raises(VoiceError, match="cannot be read"):
         VoiceModel.load(damaged)
     with pytest.raises(VoiceError, match="is missing"):
-        VoiceModel.load(tmp_path / "absent.joblib")
+        VoiceModel.load(tmp_path / "absent.skops")
 
 
 def test_training_refuses_one_class_and_unknown_model(synthetic_features) -> None:
