@@ -33,9 +33,19 @@ def current() -> None:
 
     Example: emotune db current
     """
-    from app.db.engine import current_revision, describe_database, head_revision, open_store
+    from app.db.engine import (
+        current_revision,
+        describe_database,
+        head_revision,
+        open_store,
+        refuse_unknown_revision,
+        sqlite_path,
+    )
 
     cfg = settings()
+    path = sqlite_path(cfg.database_url)
+    if path is not None and not path.exists():  # asking must not create an empty file
+        raise StoreError(f"no database at {path} yet; run `emotune init`")
     store = open_store(cfg.database_url, upgrade=False)
     try:
         from sqlalchemy.exc import DatabaseError
@@ -49,6 +59,7 @@ def current() -> None:
     finally:
         store.close()
     head = head_revision()
+    refuse_unknown_revision(revision, cfg.database_url)
     if revision is None:
         raise StoreError(
             f"database {describe_database(cfg.database_url)} has no schema yet; run `emotune init`"

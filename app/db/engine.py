@@ -142,19 +142,25 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+def refuse_unknown_revision(revision: str | None, database_url: str) -> None:
+    """StoreError if `revision` is one this emotune's migrations do not know (a newer one)."""
+    if revision is None:
+        return
+    try:
+        ScriptDirectory.from_config(alembic_config()).get_revision(revision)
+    except Exception:
+        raise StoreError(
+            f"database {describe_database(database_url)} was made by a newer emotune "
+            f"(schema revision {revision}); upgrade emotune to use it"
+        ) from None
+
+
 def upgrade_to_head(engine: Engine, database_url: str) -> None:
     """Bring the schema to the newest revision; refuse a database from a newer emotune."""
     script = ScriptDirectory.from_config(alembic_config())
     try:
         current = current_revision(engine)
-        if current is not None:
-            try:
-                script.get_revision(current)
-            except Exception:
-                raise StoreError(
-                    f"database {describe_database(database_url)} was made by a newer emotune "
-                    f"(schema revision {current}); upgrade emotune to use it"
-                ) from None
+        refuse_unknown_revision(current, database_url)
         if current == script.get_current_head():
             return
         with engine.begin() as conn:

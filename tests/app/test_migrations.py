@@ -70,6 +70,24 @@ def test_database_from_newer_emotune_is_refused_untouched(tmp_path: Path) -> Non
     assert path.read_bytes() == before
 
 
+def test_db_current_refuses_a_newer_database_and_creates_no_file(
+    emotune_home: Path, cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.cli.main import app
+
+    path = emotune_home / "emotune.db"
+    absent = cli.invoke(app, ["db", "current"])
+    assert absent.exit_code == 1 and "run `emotune init`" in absent.stderr
+    assert not path.exists()
+    store = open_store(f"sqlite:///{path}")
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = 'ffff_from_the_future'")
+    store.close()
+    newer = cli.invoke(app, ["db", "current"])
+    assert newer.exit_code == 1, newer.output
+    assert "newer emotune" in newer.stderr and len(newer.stderr.strip().splitlines()) == 1
+
+
 def test_corrupt_database_is_refused_untouched(tmp_path: Path) -> None:
     path = tmp_path / "corrupt.db"
     path.write_bytes(b"this is not a database" * 100)
