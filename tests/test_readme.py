@@ -32,6 +32,24 @@ def readme_command_lines() -> list[str]:
     return lines
 
 
+def readme_inline_commands() -> list[str]:
+    """`emotune ...` in the README's running text (inline code spans, not code blocks).
+
+    Optional parts written `[--opt N]` are checked as if given; `…` stands for the rest.
+    """
+    prose, in_code = [], False
+    for raw in README.read_text().splitlines():
+        if raw.strip().startswith("```"):
+            in_code = not in_code
+        elif not in_code:
+            prose.append(raw)
+    found = []
+    for span in re.findall(r"`(emotune\s[^`]+)`", "\n".join(prose)):  # spans may wrap lines
+        words = shlex.split(span.replace("[", " ").replace("]", " "))
+        found.append(" ".join(w for w in words if w not in ("…", "...")))
+    return found
+
+
 def check_invocation(words: list[str]) -> str | None:
     """None if `emotune <words>` parses to a real command with real options, else why not."""
     command: click.Command = typer.main.get_command(app)
@@ -61,6 +79,13 @@ def test_every_readme_command_is_real() -> None:
         why = check_invocation(shlex.split(line)[1:])
         if why:
             problems[line] = why
+    assert problems == {}
+
+
+def test_every_command_in_the_readme_text_is_real() -> None:
+    inline = readme_inline_commands()
+    assert len(inline) > 10
+    problems = {line: why for line in inline if (why := check_invocation(line.split()[1:]))}
     assert problems == {}
 
 
