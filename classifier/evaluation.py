@@ -3,9 +3,10 @@
 Protocols (each window is tested exactly once):
 - loso: leave one subject out - what a new wearer can expect;
 - trials: k-fold over whole trials/files (grouped, so no trial is on both sides);
-- groupby-trial: torcheeg's KFoldGroupbyTrial (k-fold *within* every trial: the start of a
-  trial trains, its end tests). It mixes every trial and subject into train and test, so its
-  figures are optimistic; it is here only for comparison with published numbers.
+- groupby-trial: torcheeg's KFoldGroupbyTrial (k-fold *within* every trial: each trial is
+  cut into k consecutive slices and fold i tests slice i of every trial). It mixes every
+  trial and subject into train and test, so its figures are optimistic; it is here only
+  for comparison with published numbers.
 """
 
 from __future__ import annotations
@@ -24,9 +25,10 @@ PROTOCOLS = ("loso", "trials", "groupby-trial")
 PROTOCOL_NOTES = {
     "loso": "leave-one-subject-out: each fold tests a subject the model never saw",
     "trials": "k-fold over whole trials/files: no trial is on both sides",
-    "groupby-trial": "torcheeg KFoldGroupbyTrial: every trial is split into train (earlier "
-    "part) and test (later part), so each subject and trial is mixed into both sides; "
-    "optimistic, for comparison with published figures only",
+    "groupby-trial": "torcheeg KFoldGroupbyTrial's rule: every trial is cut into k "
+    "consecutive slices and fold i tests slice i of every trial, training on the rest, so "
+    "each subject and trial is on both sides; optimistic, for comparison with published "
+    "figures only",
 }
 
 

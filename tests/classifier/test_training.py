@@ -54,6 +54,38 @@ def test_protocols_hold_out_subjects_trials_or_trial_ends() -> None:
     assert np.array_equal(tested, np.arange(len(ws)))
 
 
+def test_groupby_trial_folds_are_torcheegs_own(tmp_path) -> None:
+    """torcheeg's KFoldGroupbyTrial, run on the same windows (shuffled in storage order, with
+    trials of unequal length), tests exactly the windows our groupby-trial folds test."""
+    import pandas as pd
+
+    from classifier.model import import_torcheeg
+
+    ws = toy_set(n_subjects=2, n_trials=3, per_trial=7)
+    keep = np.flatnonzero(~((ws.trial == "s1/t2") & (ws.position >= 5)))  # one shorter trial
+    ws = ws.subset(np.random.default_rng(1).permutation(keep))
+    chronological = np.lexsort((ws.position, ws.trial))
+    info = pd.DataFrame(
+        {
+            "clip_id": [str(i) for i in chronological],
+            "subject_id": ws.subject[chronological],
+            "trial_id": ws.trial[chronological],
+        }
+    )  # torcheeg's info table lists each trial's clips in time order, as its IO writes them
+    splitter = import_torcheeg("torcheeg.model_selection").KFoldGroupbyTrial(
+        n_splits=5, shuffle=False, split_path=str(tmp_path / "split")
+    )
+    (tmp_path / "split").mkdir()  # split() makes it; the constructor alone does not
+    splitter.split_info_constructor(info)
+    theirs = [
+        set(pd.read_csv(tmp_path / "split" / f"test_fold_{i}.csv", dtype={"clip_id": str})
+            ["clip_id"].astype(int))
+        for i in range(5)
+    ]  # fmt: skip
+    ours = [set(test.tolist()) for _, test, _ in protocol_folds(ws, "groupby-trial", k=5)]
+    assert ours == theirs
+
+
 def test_one_subject_cannot_be_left_out() -> None:
     ws = toy_set(n_subjects=1)
     with pytest.raises(ClassifierError, match="needs 2\\+ subjects"):
