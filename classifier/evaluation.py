@@ -27,7 +27,7 @@ PROTOCOL_NOTES = {
     "trials": "k-fold over whole trials/files: no trial is on both sides",
     "groupby-trial": "torcheeg KFoldGroupbyTrial's rule: every trial is cut into k "
     "consecutive slices and fold i tests slice i of every trial, training on the rest, so "
-    "each subject and trial is on both sides; optimistic, for comparison with published "
+    "each subject and trial is mixed into both sides; optimistic, for comparison with published "
     "figures only",
 }
 

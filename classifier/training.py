@@ -65,6 +65,9 @@ class TrainedModel:
     n_train: int
     n_val: int
     dimensions: list[str]
+    # Per dimension on the validation windows: accuracy, balanced accuracy, macro-F1 and the
+    # majority-class rate of that split, plus "protocol": who the validation windows were.
+    validation: dict[str, Any] = field(default_factory=dict)
 
     def predict(self, data: np.ndarray, batch_size: int = 256) -> np.ndarray:
         """[W, C, T] band-passed µV -> [W, 2] probabilities (valence high, arousal high)."""
@@ -304,7 +307,7 @@ def fit(
         torch.use_deterministic_algorithms(was_deterministic)
     state = best["state"] or {k: v.detach().cpu() for k, v in model.state_dict().items()}
     state = {k: v.contiguous() for k, v in state.items()}  # plain layout in checkpoints
-    return TrainedModel(
+    trained = TrainedModel(
         state_dict=state,
         hparams=dict(cfg.hparams),
         norm_mean=mean,
@@ -316,6 +319,38 @@ def fit(
         n_val=len(val_idx),
         dimensions=dims,
     )
+    trained.validation = validation_figures(trained, ws, val_idx, cfg.val_fraction)
+    return trained
+
+
+def validation_figures(
+    trained: TrainedModel, ws: WindowSet, val_idx: np.ndarray, fraction: float
+) -> dict[str, Any]:
+    """The trained model scored on its validation windows, with the protocol that chose them.
+
+    These windows come from the training subjects (and, with under 10 trials, from the
+    training trials too), so the figures are optimistic; `model evaluate` holds out people.
+    """
+    from classifier.evaluation import binary_metrics
+
+    if len(val_idx) == 0:
+        return {}
+    n_trials = len(np.unique(ws.trial))
+    protocol = (
+        f"whole trials held out ({len(np.unique(ws.trial[val_idx]))} of {n_trials}), same subjects"
+        if n_trials >= 10
+        else f"the last {fraction:.0%} of every trial held out (3-window gap), same subjects"
+    )
+    probs = trained.predict(ws.data[val_idx])
+    figures: dict[str, Any] = {"protocol": protocol}
+    for j, dim in enumerate(OUTPUTS):
+        if dim not in trained.dimensions:
+            continue
+        y = ws.labels(dim)[val_idx]
+        rated = ~np.isnan(y)
+        if rated.any():
+            figures[dim] = binary_metrics(y[rated], probs[rated, j] > 0.5)
+    return figures
 
 
 def checkpoint_from(

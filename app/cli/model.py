@@ -129,6 +129,15 @@ def train(
         f"best validation loss {result['best_val_loss'] or float('nan'):.3f}; {state}\n"
         f"saved to {result['path']}"
     )
+    validation = result["validation"]
+    for dim in ("valence", "arousal"):
+        if dim in validation:
+            m = validation[dim]
+            console.print(
+                f"validation {dim}: accuracy {m['accuracy']:.3f}, balanced "
+                f"{m['balanced_accuracy']:.3f}, majority rate {m['majority_rate']:.3f} "
+                f"({m['n']} windows; {validation['protocol']}; `model evaluate` holds out people)"
+            )
 
 
 def evaluate(

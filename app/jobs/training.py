@@ -100,7 +100,11 @@ def train(
         "seed": train_config.seed,
         "train_seconds": round(seconds, 1),
     }
-    metrics = {"best_val_loss": trained.best_val_loss, "epochs": trained.epochs_run}
+    metrics = {
+        "best_val_loss": trained.best_val_loss,
+        "epochs": trained.epochs_run,
+        "validation": trained.validation,
+    }
     ckpt = checkpoint_from(trained, model_name=model_name, trained_on=trained_on, metrics=metrics)
     path = save_checkpoint(ckpt, cfg.models_dir / f"{_slug(model_name)}.pt")
     store = open_store(cfg.database_url)
@@ -130,6 +134,7 @@ def train(
         "n_val": trained.n_val,
         "epochs": trained.epochs_run,
         "best_val_loss": trained.best_val_loss,
+        "validation": trained.validation,
         "dimensions": trained.dimensions,
         "notes": ws.notes,
         "seconds": round(seconds, 1),

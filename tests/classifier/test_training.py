@@ -127,6 +127,13 @@ def test_model_train_list_use_on_synthetic_recordings(
     predictor = Predictor.load(trained["path"])
     assert predictor.checkpoint["trained_on"]["synthetic"] is True
     assert predictor.checkpoint["trained_on"]["subjects"] == ["s0", "s1", "s2"]
+    # The checkpoint carries its validation figures, each beside that split's majority rate.
+    validation = predictor.checkpoint["metrics"]["validation"]
+    assert validation == trained["validation"] and "held out" in validation["protocol"]
+    for dim in ("valence", "arousal"):
+        figures = validation[dim]
+        assert figures["n"] > 0 and 0.5 <= figures["majority_rate"] <= 1.0
+        assert 0.0 <= figures["accuracy"] <= 1.0
 
     code, out, _ = run(cli, "model", "add", "--demo", "--json")
     demo = json.loads(out)
