@@ -7,6 +7,8 @@ that a listener and a sync can write at once.
 
 from __future__ import annotations
 
+import os
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,7 +26,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.errors import StoreError
 
 BUSY_TIMEOUT_S = 30.0
-SQLITE_HEADER = b"SQLite format 3\x00"
 URL_EXAMPLES = "sqlite:////path/to/emotune.db or postgresql+psycopg://user@host/emotune"
 
 
@@ -91,21 +92,32 @@ def make_engine(database_url: str) -> Engine:
 
 
 def _check_sqlite_file(path: Path) -> None:
-    """Refuse a file that is not SQLite before SQLite gets to touch it."""
+    """Refuse a file that is not SQLite before SQLAlchemy opens it, and leave it untouched.
+
+    The file is read through SQLite itself (read-only), never with a plain `open()`: on
+    POSIX, closing *any* descriptor of the database file drops every lock this process
+    holds on it, so a connection already open here would silently lose its locks, and
+    another process could then delete the write-ahead log under it (a corrupt database).
+    SQLite's own file layer shares one descriptor per file within a process and avoids that.
+    """
     if not path.exists() or path.stat().st_size == 0:
         return
+    if not os.access(path, os.R_OK):
+        raise StoreError(f"database {path} cannot be read; check its permissions")
     try:
-        with path.open("rb") as fh:
-            header = fh.read(len(SQLITE_HEADER))
-    except OSError as exc:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            conn.execute("PRAGMA schema_version").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        text = str(exc)
+        if "locked" in text or "busy" in text:
+            return  # a writer holds it: the engine's busy timeout deals with that
         raise StoreError(
-            f"database {path} cannot be read ({exc.strerror}); check its permissions"
-        ) from None
-    if header != SQLITE_HEADER:
-        raise StoreError(
-            f"database {path} is not an SQLite database (corrupt?); "
+            f"database {path} is not an SQLite database or is corrupt ({text}); "
             "restore it from a backup or move it aside and run `emotune init`"
-        )
+        ) from None
 
 
 def describe_database(database_url: str) -> str:

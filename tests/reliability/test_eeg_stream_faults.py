@@ -4,7 +4,7 @@ One listening session (real subprocesses: fault outlets over loopback LSL, `pyth
 listen --json --source-id ...`, the Spotify emulator's player) meets, in order: NaN and +inf
 bursts, a stall followed by a catch-up burst at 10x the sample rate, the outlet dying, a
 second stream of the same name appearing, the outlet returning, its clock jumping forward,
-the outlet dying and returning again. Meanwhile `emotune sync` runs again and again against
+the outlet dying and returning twice more. Meanwhile `emotune sync` runs again and again against
 the same SQLite store, and the test itself edits tags there. SYNTHETIC EEG throughout.
 """
 
@@ -50,6 +50,7 @@ LONG_TRACK = SampleTrack(
     duration_ms=600_000,
     artists=(("0SynthArtist0000000001", "Synthetic Artist"),),
 )
+OUTAGES = 3  # the headset's stream dies and comes back this many times in the session
 DECOY_COUNTER = 1_000_000.0  # the decoy stream's counter starts here: its samples are obvious
 
 
@@ -146,15 +147,22 @@ def test_stream_faults_during_a_session_with_sync_writing_the_same_store(
             outlets.append(second)
             second.wait(timeout=60)
             time.sleep(3.5)
+            third = start_fault_outlet(
+                {"source_id": source_id, "counter_start": 200_000, "phases": [["normal", 5.0]],
+                 "then": "exit"}
+            )  # fmt: skip
+            outlets.append(third)
+            third.wait(timeout=60)
+            time.sleep(3.5)
             outlets.append(
                 start_fault_outlet(
-                    {"source_id": source_id, "counter_start": 200_000, "phases": [],
+                    {"source_id": source_id, "counter_start": 300_000, "phases": [],
                      "then": "forever"}
                 )
             )  # fmt: skip
-            # End on events, not on a clock: a slow machine must still see both outages end
+            # End on events, not on a clock: a slow machine must still see every outage end
             # and classify a few windows after the last one before the session is stopped.
-            back_at = max(wait_for_ended_gaps(events_path, 2, timeout_s=120))
+            back_at = max(wait_for_ended_gaps(events_path, OUTAGES, timeout_s=120))
             wait_for_events(
                 events_path, "window", 3, timeout_s=60, where=lambda e: e["start"] >= back_at
             )
@@ -174,7 +182,7 @@ def test_stream_faults_during_a_session_with_sync_writing_the_same_store(
     faults.inject("eeg: NaN burst")
     faults.inject("eeg: +inf burst")
     faults.inject("eeg: stall then 10x-rate catch-up burst")
-    faults.inject("eeg: outlet died and came back", 2)
+    faults.inject("eeg: outlet died and came back", OUTAGES)
     faults.inject("eeg: second stream of the same name")
     faults.inject("eeg: sender clock jumped forward 20 s")
     faults.inject(f"store: listen + {len(runs)} syncs + tag edits at once")
@@ -201,10 +209,10 @@ def test_stream_faults_during_a_session_with_sync_writing_the_same_store(
     holes, repeats = counter_holes(counter)
     # The jump was re-anchored: no stored sample lands back in the past (beyond jitter).
     assert np.diff(raw.timestamps).min() > -1.0
-    # Two outages, both recorded as gaps that ended, as events and as rows.
-    assert len(gaps) == 2 and all(g.ended_at is not None for g in gaps), gaps
+    # Every outage recorded as a gap that ended, as an event and as a row.
+    assert len(gaps) == OUTAGES and all(g.ended_at is not None for g in gaps), gaps
     assert all(g.ended_at > g.started_at for g in gaps), [(g.started_at, g.ended_at) for g in gaps]
-    assert [e["event"] for e in events].count("gap") == 2
+    assert [e["event"] for e in events].count("gap") == OUTAGES
     # NaN and +inf windows are rejected with a reason, never classified, never dropped.
     rejected = [w for w in windows if w.rejected and (w.reject_reason or "").startswith("NaN/inf")]
     assert len(rejected) >= 2
