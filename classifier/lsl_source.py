@@ -97,9 +97,7 @@ class SourceStatus:
     clock: str = ""  # "unix" | "lsl"
     gaps: list[Gap] = field(default_factory=list)
     reconnects: int = 0
-    clock_jumps: int = (
-        0  # times the sender's clock jumped (ahead of ours, or back) and was re-anchored
-    )
+    clock_jumps: int = 0  # times the sender's clock jumped (ahead or back) and was re-anchored
 
 
 def _xpath_literal(value: str) -> str:

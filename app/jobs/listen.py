@@ -366,6 +366,8 @@ class ListenSession:
                 )
                 track = db.get(Track, track_id)
                 uri, name = (track.uri, track.name or track.spotify_id) if track else (None, "")
+                if tag is not None and track and track.spotify_id not in self.summary.tagged_tracks:
+                    self.summary.tagged_tracks.append(track.spotify_id)  # tagged by the rating
             self.emit(
                 {"event": "rating", "track": name, "valence": rating[0], "arousal": rating[1]}
             )
