@@ -106,10 +106,14 @@ def trainable_dimensions(ws: WindowSet, where: str) -> list[str]:
     return dims
 
 
+# From this many trials on, validation holds out whole trials; below, the end of each trial.
+WHOLE_TRIALS_FROM = 10
+
+
 def validation_split(ws: WindowSet, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Indices (train, validation) taken from this (training) set only.
 
-    With 10+ trials, whole trials are held out (no overlapping windows on both sides);
+    With WHOLE_TRIALS_FROM+ trials, whole trials are held out (no window on both sides);
     otherwise the last `fraction` of every trial, less the windows that overlap it.
     """
     idx = np.arange(len(ws))
@@ -117,7 +121,7 @@ def validation_split(ws: WindowSet, fraction: float, seed: int) -> tuple[np.ndar
         return idx, idx[:0]
     trials = np.unique(ws.trial)
     rng = np.random.default_rng(seed)
-    if len(trials) >= 10:
+    if len(trials) >= WHOLE_TRIALS_FROM:
         n_val = max(1, int(round(fraction * len(trials))))
         val_trials = set(rng.choice(trials, size=n_val, replace=False).tolist())
         is_val = np.array([t in val_trials for t in ws.trial])
@@ -338,7 +342,7 @@ def validation_figures(
     n_trials = len(np.unique(ws.trial))
     protocol = (
         f"whole trials held out ({len(np.unique(ws.trial[val_idx]))} of {n_trials}), same subjects"
-        if n_trials >= 10
+        if n_trials >= WHOLE_TRIALS_FROM
         else f"the last {fraction:.0%} of every trial held out (3-window gap), same subjects"
     )
     probs = trained.predict(ws.data[val_idx])
