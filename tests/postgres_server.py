@@ -15,6 +15,22 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
+def why_no_postgres() -> str | None:
+    """Why a throwaway server cannot start here, or None when it can."""
+    if find_pg_bin() is None:
+        return "PostgreSQL's server binaries (initdb, pg_ctl) are not installed here"
+    if os.geteuid() == 0:
+        import pwd
+
+        try:
+            pwd.getpwnam("postgres")
+        except KeyError:
+            return "running as root, and there is no `postgres` user to run the server as"
+        if shutil.which("runuser") is None:
+            return "running as root, and there is no `runuser` to start the server as `postgres`"
+    return None
+
+
 def find_pg_bin() -> Path | None:
     """The folder holding initdb and pg_ctl, or None."""
     on_path = shutil.which("initdb")

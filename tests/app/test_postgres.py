@@ -41,13 +41,13 @@ from tests.app.test_sync_cli import (  # noqa: F401
 from tests.listening.test_player_faults import (  # noqa: F401
     test_session_survives_a_500_storm_on_the_player,
 )
-from tests.postgres_server import find_pg_bin, postgres_server
+from tests.postgres_server import postgres_server, why_no_postgres
 
 
 @pytest.fixture(scope="module")
 def postgres_url() -> Iterator[str]:
-    if find_pg_bin() is None:
-        pytest.skip("PostgreSQL's server binaries (initdb, pg_ctl) are not installed here")
+    if why := why_no_postgres():
+        pytest.skip(why)
     with postgres_server() as url:
         yield url
 
