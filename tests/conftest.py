@@ -6,7 +6,6 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
 from hypothesis import settings as hypothesis_settings
 from typer.testing import CliRunner
@@ -61,23 +60,12 @@ def seeded_untrained_model(store, emotune_home: Path) -> Path:
 
     Untrained: good for testing plumbing (windows, placement, storage), not for accuracy.
     """
-    import torch
-
     from app.db import repository
-    from classifier.model import build_tsception, make_checkpoint, save_checkpoint
-    from classifier.signal import MUSE_MODEL_CHANNELS
+    from tests.factories import save_seeded_untrained_checkpoint
 
-    torch.manual_seed(0)
-    net = build_tsception(len(MUSE_MODEL_CHANNELS))
-    checkpoint = make_checkpoint(
-        state_dict=net.state_dict(),
-        model_name="untrained-seeded-test-model",
-        channels=MUSE_MODEL_CHANNELS,
-        norm_mean=np.zeros(4),
-        norm_std=np.full(4, 20.0),
-        trained_on={"data": "nothing: seeded random weights for tests"},
+    path = save_seeded_untrained_checkpoint(
+        emotune_home / "models" / "untrained.pt", "untrained-seeded-test-model"
     )
-    path = save_checkpoint(checkpoint, emotune_home / "models" / "untrained.pt")
     with store.session() as db:
         repository.register_model(
             db, name="untrained-seeded-test-model", kind="eeg", path=str(path), activate=True

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from app.aggregation import window_confidence
 from app.db.models import Listen, ListeningSession, WindowPrediction
@@ -41,3 +45,26 @@ def add_listen_with_windows(
         )
     db.flush()
     return listen
+
+
+def save_seeded_untrained_checkpoint(path: Path, model_name: str) -> Path:
+    """A real TSCeption checkpoint with seeded random weights (Muse montage), saved at `path`.
+
+    Untrained: good for testing plumbing (windows, placement, storage, loading), not accuracy.
+    """
+    import torch
+
+    from classifier.model import build_tsception, make_checkpoint, save_checkpoint
+    from classifier.signal import MUSE_MODEL_CHANNELS
+
+    torch.manual_seed(0)
+    net = build_tsception(len(MUSE_MODEL_CHANNELS))
+    checkpoint: dict[str, Any] = make_checkpoint(
+        state_dict=net.state_dict(),
+        model_name=model_name,
+        channels=MUSE_MODEL_CHANNELS,
+        norm_mean=np.zeros(4),
+        norm_std=np.full(4, 20.0),
+        trained_on={"data": "nothing: seeded random weights for tests"},
+    )
+    return save_checkpoint(checkpoint, path)

@@ -295,23 +295,10 @@ def test_dreamer_loader_refuses_a_broken_file_before_torcheeg(tmp_path: Path, fa
 
 
 def good_checkpoint_bytes() -> bytes:
-    import torch
+    from tests.factories import save_seeded_untrained_checkpoint
 
-    from classifier.model import build_tsception, make_checkpoint, save_checkpoint
-    from classifier.signal import MUSE_MODEL_CHANNELS
-
-    torch.manual_seed(0)
-    net = build_tsception(len(MUSE_MODEL_CHANNELS))
-    ckpt = make_checkpoint(
-        state_dict=net.state_dict(),
-        model_name="fuzz-seeded",
-        channels=MUSE_MODEL_CHANNELS,
-        norm_mean=np.zeros(4),
-        norm_std=np.ones(4),
-        trained_on={"data": "nothing: seeded random weights"},
-    )
     with tempfile.TemporaryDirectory() as tmp:
-        return save_checkpoint(ckpt, Path(tmp) / "m.pt").read_bytes()
+        return save_seeded_untrained_checkpoint(Path(tmp) / "m.pt", "fuzz-seeded").read_bytes()
 
 
 @settings(
