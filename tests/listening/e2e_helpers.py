@@ -91,14 +91,7 @@ def read_events(path: Path) -> list[dict]:
 
 def wait_for_event(path: Path, kind: str, timeout_s: float = 60.0) -> dict:
     """Wait until the listener has written an event of `kind` (e.g. "session": it is ready)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if path.exists():
-            for event in read_events_tolerant(path):
-                if event.get("event") == kind:
-                    return event
-        time.sleep(0.1)
-    raise AssertionError(f"the listener wrote no {kind!r} event in {timeout_s:g} s")
+    return wait_for_events(path, kind, 1, timeout_s)[0]
 
 
 def wait_for_events(
