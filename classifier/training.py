@@ -19,6 +19,7 @@ import numpy as np
 
 from classifier.datasets import WindowSet
 from classifier.errors import ClassifierError
+from classifier.fatal_signals import fatal_signal_handlers_kept
 from classifier.model import (
     DEFAULT_HPARAMS,
     OUTPUTS,
@@ -304,7 +305,8 @@ def fit(
                     f"--accelerator {cfg.accelerator} --devices {cfg.devices} cannot be used "
                     f"here ({first}); try --accelerator cpu --devices 1"
                 ) from None
-            trainer.fit(module, train_loader, val_loader)
+            with fatal_signal_handlers_kept():  # Lightning resets them to SIG_DFL
+                trainer.fit(module, train_loader, val_loader)
             epochs = int(trainer.current_epoch)
     finally:
         # Lightning switches deterministic algorithms on process-wide; put it back.

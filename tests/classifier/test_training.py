@@ -239,3 +239,32 @@ def test_an_unusable_accelerator_is_a_one_line_error_and_determinism_is_restored
     assert "\n" not in str(exc.value)
     fit(ws, TrainConfig(max_epochs=1, progress=False))
     assert torch.are_deterministic_algorithms_enabled() == before
+
+
+CRASH_AFTER_TRAINING = """
+import ctypes, faulthandler, sys
+sys.path.insert(0, sys.argv[1])
+faulthandler.enable()
+from test_training import toy_set
+from classifier.training import TrainConfig, fit
+fit(toy_set(), TrainConfig(max_epochs=1, progress=False))
+def crash_here_after_training():
+    ctypes.string_at(0)  # a deliberate segmentation fault
+crash_here_after_training()
+"""
+
+
+def test_a_crash_after_training_still_prints_where_it_happened() -> None:
+    """Lightning resets SIGSEGV to SIG_DFL after fitting; a later crash must not die silently."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", CRASH_AFTER_TRAINING, str(Path(__file__).parent)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode != 0
+    assert "Fatal Python error: Segmentation fault" in done.stderr, done.stderr[-2000:]
+    assert "crash_here_after_training" in done.stderr, done.stderr[-2000:]
