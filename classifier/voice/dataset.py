@@ -247,7 +247,9 @@ def load_audio(path: Path, *, rate: int = SAMPLE_RATE, min_seconds: float = MIN_
     if float(np.max(np.abs(mono))) < SILENCE_PEAK:
         raise VoiceError(f"{path} is silent; check the microphone and record again")
     if original_rate != rate:
-        import librosa
+        from classifier.voice.librosa_loader import load_librosa
+
+        librosa = load_librosa()
 
         mono = librosa.resample(mono, orig_sr=original_rate, target_sr=rate)
     return Audio(
