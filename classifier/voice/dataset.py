@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from classifier.voice.errors import VoiceError
+from classifier.voice.librosa_loader import load_librosa
 
 SAMPLE_RATE = 22_050
 AUDIO_SUFFIXES = (".wav", ".flac")
@@ -247,8 +248,6 @@ def load_audio(path: Path, *, rate: int = SAMPLE_RATE, min_seconds: float = MIN_
     if float(np.max(np.abs(mono))) < SILENCE_PEAK:
         raise VoiceError(f"{path} is silent; check the microphone and record again")
     if original_rate != rate:
-        from classifier.voice.librosa_loader import load_librosa
-
         librosa = load_librosa()
 
         mono = librosa.resample(mono, orig_sr=original_rate, target_sr=rate)

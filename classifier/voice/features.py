@@ -29,6 +29,7 @@ import numpy as np
 
 from classifier.voice.dataset import SAMPLE_RATE, load_audio
 from classifier.voice.errors import VoiceError
+from classifier.voice.librosa_loader import load_librosa
 
 FEATURE_SETS: tuple[str, ...] = ("reference", "extended")
 # Bump when a feature's definition changes, so old cache entries are not reused.
@@ -55,8 +56,6 @@ def _summary(frames: np.ndarray, stats: Sequence[str]) -> np.ndarray:
 
 def reference_features(samples: np.ndarray, rate: int = SAMPLE_RATE) -> np.ndarray:
     """The reference recipe: `(n_samples,)` float mono -> `(160,)` float32."""
-    from classifier.voice.librosa_loader import load_librosa
-
     librosa = load_librosa()
 
     mfcc = librosa.feature.mfcc(y=samples, sr=rate, n_mfcc=13, n_fft=N_FFT, hop_length=HOP)
@@ -80,8 +79,6 @@ def _delta_width(n_frames: int) -> int:
 
 def extended_features(samples: np.ndarray, rate: int = SAMPLE_RATE) -> np.ndarray:
     """The extended set: `(n_samples,)` float mono -> `(432,)` float32 (see module doc)."""
-    from classifier.voice.librosa_loader import load_librosa
-
     librosa = load_librosa()
 
     spec = np.abs(librosa.stft(samples, n_fft=N_FFT, hop_length=HOP))
@@ -126,8 +123,6 @@ def extended_features(samples: np.ndarray, rate: int = SAMPLE_RATE) -> np.ndarra
 @functools.lru_cache(maxsize=4)
 def _filter_banks(rate: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mel (128 x bins) and chroma (12 x bins) filter banks and bin frequencies (Hz), built once."""
-    from classifier.voice.librosa_loader import load_librosa
-
     librosa = load_librosa()
 
     # float32 like the spectrogram: a mixed-precision product is several times slower.
