@@ -65,6 +65,9 @@ class ListeningSession(Base):
     stream_clock: Mapped[str] = mapped_column(String(16), default="")  # "unix" | "lsl"
     model_id: Mapped[int | None] = mapped_column(ForeignKey("models.id"))
     raw_path: Mapped[str | None] = mapped_column(Text)  # raw EEG file (FIF), MNE-readable
+    # The per-wearer alignment its windows were classified with (classifier.alignment's
+    # to_json), so `reclassify` can say what was used; None for an unaligned model.
+    alignment: Mapped[dict[str, Any] | None] = mapped_column()
 
     listens: Mapped[list[Listen]] = relationship(back_populates="session")
 
@@ -154,6 +157,10 @@ class TrackTag(Base):
     n_windows: Mapped[int] = mapped_column(Integer, default=0)
     n_listens: Mapped[int] = mapped_column(Integer, default=0)
     source: Mapped[str] = mapped_column(String(16))  # "eeg" | "self" | "voice"
+    # What the tag rests on: "self" (a rating), "calibrated" (a model fine-tuned on this
+    # wearer), "generic" (a model trained on other people), "synthetic" (trained on
+    # SYNTHETIC EEG only) or "voice".
+    basis: Mapped[str] = mapped_column(String(16), default="generic", server_default="generic")
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     track: Mapped[Track] = relationship(back_populates="tag")
