@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from classifier.alignment import NO_ALIGNMENT, align_by_group
 from classifier.errors import ClassifierError
 from classifier.signal import (
     MODEL_RATE_HZ,
@@ -42,7 +43,9 @@ class WindowSet:
     data: [N, 4, 512] float32 µV (band-passed, MUSE_MODEL_CHANNELS order, 128 Hz);
     valence/arousal: [N] ratings 1-5 (NaN where the file had none); subject/trial: [N]
     str group names; position: [N] index of the window within its trial (time order);
-    rejected: [N] bool (quality check failed; kept so shares can be reported).
+    rejected: [N] bool (quality check failed; kept so shares can be reported);
+    alignment: how `data` was aligned per wearer (classifier.alignment: "none" = raw µV,
+    "wearer-zscore" = each subject's channels divided by that subject's own level).
     """
 
     data: np.ndarray
@@ -55,6 +58,7 @@ class WindowSet:
     description: str = ""
     synthetic: bool = False
     notes: list[str] = field(default_factory=list)
+    alignment: str = NO_ALIGNMENT
 
     def __len__(self) -> int:
         return len(self.data)
@@ -71,7 +75,20 @@ class WindowSet:
             self.description,
             self.synthetic,
             list(self.notes),
+            self.alignment,
         )
+
+    def aligned(self, kind: str) -> WindowSet:
+        """This set with each subject aligned by its own clean windows (see
+        classifier.alignment); itself when already aligned that way."""
+        if kind == self.alignment:
+            return self
+        if self.alignment != NO_ALIGNMENT:
+            raise ClassifierError(f"windows aligned as {self.alignment!r} cannot become {kind!r}")
+        out = self.subset(np.arange(len(self)))
+        out.data = align_by_group(self.data, ~self.rejected, self.subject)
+        out.alignment = kind
+        return out
 
     def labels(self, dimension: str) -> np.ndarray:
         """[N] float: 1.0 high (> 3), 0.0 low, NaN unrated."""
@@ -82,6 +99,8 @@ class WindowSet:
 def concat(sets: Sequence[WindowSet], description: str = "") -> WindowSet:
     if not sets:
         raise ClassifierError("no windows to train on")
+    if len({s.alignment for s in sets}) > 1:
+        raise ClassifierError("cannot join windows aligned in different ways")
     return WindowSet(
         data=np.concatenate([s.data for s in sets]),
         valence=np.concatenate([s.valence for s in sets]),
@@ -93,6 +112,7 @@ def concat(sets: Sequence[WindowSet], description: str = "") -> WindowSet:
         description=description or "; ".join(s.description for s in sets),
         synthetic=all(s.synthetic for s in sets),
         notes=[n for s in sets for n in s.notes],
+        alignment=sets[0].alignment,
     )
 
 

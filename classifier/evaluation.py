@@ -54,6 +54,29 @@ def binary_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
     }
 
 
+def expected_calibration_error(y_true: np.ndarray, p_high: np.ndarray, bins: int = 10) -> float:
+    """Expected calibration error of binary probabilities ([N] labels 0/1, [N] p(high)).
+
+    The confidence of a prediction is max(p, 1 - p); windows are binned by confidence into
+    `bins` equal bins from 0.5 to 1, and the ECE is the window-weighted mean gap between
+    each bin's accuracy and its mean confidence (0 = confidence means what it says).
+    """
+    y = np.asarray(y_true).astype(int)
+    p = np.asarray(p_high, dtype=np.float64)
+    if len(y) == 0:
+        return 0.0
+    confidence = np.maximum(p, 1.0 - p)
+    correct = (p > 0.5).astype(int) == y
+    edges = np.linspace(0.5, 1.0, bins + 1)
+    which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
+    gap = 0.0
+    for b in range(bins):
+        members = which == b
+        if members.any():
+            gap += members.mean() * abs(correct[members].mean() - confidence[members].mean())
+    return round(float(gap), 4)
+
+
 def _balanced(fn: Callable[..., float], y_true: np.ndarray, y_pred: np.ndarray) -> float:
     import warnings
 
@@ -135,18 +158,29 @@ def evaluate(
             f"unknown protocol {protocol!r}; choose one of {', '.join(PROTOCOLS)}"
         )
     rejected_share = float(ws.rejected.mean()) if len(ws) else 0.0
-    clean = ws.subset(np.flatnonzero(~ws.rejected))
+    # Each subject is aligned with its own (unlabelled) windows before any split.
+    clean = ws.aligned(cfg.alignment)
+    clean = clean.subset(np.flatnonzero(~clean.rejected))
     if len(clean) == 0:
         raise ClassifierError("every window failed the quality check; nothing to evaluate")
     folds = protocol_folds(clean, protocol, k=k, seed=cfg.seed)
     per_dim: dict[str, dict[str, list[Any]]] = {
-        d: {"true": [], "pred": [], "folds": []} for d in OUTPUTS
+        d: {"true": [], "pred": [], "prob": [], "folds": []} for d in OUTPUTS
     }
+    skipped: list[dict[str, Any]] = []
     for f, (train_idx, test_idx, held) in enumerate(folds):
         if on_fold is not None:
             on_fold(f, len(folds))
         train = clean.subset(train_idx)
-        trained = fit(train, cfg, where=f"fold {f + 1} ({', '.join(held)} held out)")
+        try:
+            # A dimension with one class in this fold's training data is left out of the
+            # fold; a fold with nothing to learn is reported, not fatal to the evaluation.
+            trained = fit(
+                train, cfg, where=f"fold {f + 1} ({', '.join(held)} held out)", one_class="skip"
+            )
+        except ClassifierError as exc:
+            skipped.append({"fold": f + 1, "held_out": held, "skipped": str(exc)})
+            continue
         probs = trained.predict(clean.data[test_idx])
         for d, dim in enumerate(OUTPUTS):
             y = clean.labels(dim)[test_idx]
@@ -156,9 +190,16 @@ def evaluate(
             pred = (probs[rated, d] > 0.5).astype(int)
             per_dim[dim]["true"].append(y[rated].astype(int))
             per_dim[dim]["pred"].append(pred)
+            per_dim[dim]["prob"].append(probs[rated, d])
             per_dim[dim]["folds"].append(
                 {"fold": f + 1, "held_out": held, **binary_metrics(y[rated], pred)}
             )
+    if len(skipped) == len(folds):
+        raise ClassifierError(
+            f"no fold could be trained: {skipped[0]['skipped']}"
+            if skipped
+            else "nothing to evaluate"
+        )
     report: dict[str, Any] = {
         "protocol": protocol,
         "note": PROTOCOL_NOTES[protocol],
@@ -166,6 +207,8 @@ def evaluate(
         "rejected_share": round(rejected_share, 4),
         "synthetic": bool(ws.synthetic),
         "data": ws.description,
+        "alignment": cfg.alignment,
+        "skipped_folds": skipped,
     }
     confusion = {}
     for dim in OUTPUTS:
@@ -176,6 +219,7 @@ def evaluate(
         fold_acc = [fold["accuracy"] for fold in parts["folds"]]
         report[dim] = {
             **binary_metrics(y_true, y_pred),
+            "ece": expected_calibration_error(y_true, np.concatenate(parts["prob"])),
             "mean_fold_accuracy": round(float(np.mean(fold_acc)), 4),
             "worst_fold_accuracy": round(float(np.min(fold_acc)), 4),
             "folds": parts["folds"],

@@ -118,10 +118,14 @@ def make_checkpoint(
     window_s: float = WINDOW_S,
     band_hz: tuple[float, float] = (1.0, 45.0),
     rating_threshold: float = 3.0,
+    alignment: str = "none",
+    temperature: Sequence[float] | None = None,
 ) -> dict[str, Any]:
     """The checkpoint dict: everything needed to use the weights, as plain values/tensors.
 
-    norm_mean/norm_std: [C] µV per channel, learnt on the training windows.
+    norm_mean/norm_std: [C] per channel, learnt on the training windows (after alignment);
+    alignment: the per-wearer alignment the windows get first (classifier.alignment);
+    temperature: [2] divisors of the logits that calibrate the probabilities.
     """
     import torch
 
@@ -140,6 +144,8 @@ def make_checkpoint(
         "norm_std": torch.as_tensor(np.asarray(norm_std, np.float32)),
         # A rating above rating_threshold is "high"; p > 0.5 is read as high.
         "thresholds": {"rating": float(rating_threshold), "probability": 0.5},
+        "alignment": str(alignment),
+        "temperature": [float(t) for t in (temperature or [1.0] * len(OUTPUTS))],
         "trained_on": dict(trained_on),
         "metrics": dict(metrics or {}),
         "state_dict": {k: v.detach().cpu().clone() for k, v in state_dict.items()},
@@ -205,6 +211,20 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     for key, kind in _REQUIRED.items():
         if not isinstance(ckpt.get(key), kind):
             raise ClassifierError(f"checkpoint {path} lacks a valid {key!r}; retrain the model")
+    from classifier.alignment import ALIGNMENTS
+
+    if ckpt.get("alignment", "none") not in ALIGNMENTS:
+        raise ClassifierError(
+            f"checkpoint {path} asks for alignment {ckpt.get('alignment')!r}, which this emotune "
+            f"does not know ({', '.join(ALIGNMENTS)}); upgrade emotune or retrain the model"
+        )
+    temperature = ckpt.get("temperature", [1.0] * len(OUTPUTS))
+    if not (
+        isinstance(temperature, list)
+        and len(temperature) == len(OUTPUTS)
+        and all(isinstance(t, float) and 0 < t < float("inf") for t in temperature)
+    ):
+        raise ClassifierError(f"checkpoint {path} has no valid temperature; retrain the model")
     if ckpt["format_version"] > CHECKPOINT_VERSION:
         raise ClassifierError(
             f"checkpoint {path} has format version {ckpt['format_version']}, newer than this "
@@ -246,6 +266,10 @@ class Predictor:
         self.checkpoint = {k: v for k, v in checkpoint.items() if k != "state_dict"}
         self.norm_mean = checkpoint["norm_mean"].numpy().astype(np.float32)[None, :, None]
         self.norm_std = checkpoint["norm_std"].numpy().astype(np.float32)[None, :, None]
+        # Per-wearer alignment first (classifier.alignment), then the training statistics;
+        # logits are divided by the fitted temperature so probabilities are calibrated.
+        self.alignment: str = str(checkpoint.get("alignment", "none"))
+        self.temperature = np.asarray(checkpoint.get("temperature", [1.0] * len(OUTPUTS)))
         self.model = build_tsception(len(self.channels), self.rate_hz, checkpoint["hparams"])
         try:
             self.model.load_state_dict(checkpoint["state_dict"], strict=True)
@@ -289,14 +313,38 @@ class Predictor:
                 f"TSCeption's hemisphere order {', '.join(MUSE_MODEL_CHANNELS)}; retrain it"
             )
 
-    def normalise(self, windows: np.ndarray) -> np.ndarray:
-        """[W, C, T] µV -> [W, C, T] z-scores with the training statistics (float32)."""
+    @property
+    def aligned(self) -> bool:
+        return self.alignment != "none"
+
+    def new_alignment(self) -> Any:
+        """A fresh per-wearer alignment state for one session (None if the model has none)."""
+        from classifier.alignment import WearerAlignment
+
+        return WearerAlignment(len(self.channels)) if self.aligned else None
+
+    def normalise(
+        self, windows: np.ndarray, *, clean: np.ndarray | None = None, alignment: Any = None
+    ) -> np.ndarray:
+        """[W, C, T] µV -> [W, C, T] model input (float32).
+
+        An aligned model first scales the windows, in order, with the wearer's statistics
+        (`alignment`, a classifier.alignment.WearerAlignment updated in place with the
+        windows marked `clean`; a fresh one when None), then applies the training statistics.
+        """
+        if self.aligned:
+            from classifier.alignment import align_in_order
+
+            state = alignment if alignment is not None else self.new_alignment()
+            ok = np.ones(len(windows), bool) if clean is None else np.asarray(clean, bool)
+            windows = align_in_order(state, windows, ok)
         return (windows - self.norm_mean) / self.norm_std
 
     def predict_normalised(self, windows: np.ndarray, batch_size: int = 64) -> np.ndarray:
         """[W, C, T] normalised windows -> [W, 2] probabilities (valence high, arousal high)."""
         torch = self._torch
         out = np.empty((len(windows), len(OUTPUTS)), dtype=np.float64)
+        temperature = torch.from_numpy(self.temperature.astype(np.float32))
         with torch.inference_mode():
             for i in range(0, len(windows), batch_size):
                 batch = torch.from_numpy(np.ascontiguousarray(windows[i : i + batch_size]))
@@ -305,7 +353,7 @@ class Predictor:
                     logits = self.batch_model(x.contiguous(memory_format=torch.channels_last))
                 else:
                     logits = self.model(x)
-                out[i : i + len(batch)] = torch.sigmoid(logits).double().numpy()
+                out[i : i + len(batch)] = torch.sigmoid(logits / temperature).double().numpy()
         return out
 
     @property
@@ -319,14 +367,23 @@ class Predictor:
             )
         return self._batch_model
 
-    def predict(self, windows: np.ndarray, batch_size: int = 64) -> np.ndarray:
-        """[W, C, T] band-passed µV windows in self.channels order -> [W, 2] probabilities."""
+    def predict(
+        self,
+        windows: np.ndarray,
+        batch_size: int = 64,
+        *,
+        clean: np.ndarray | None = None,
+        alignment: Any = None,
+    ) -> np.ndarray:
+        """[W, C, T] band-passed µV windows in self.channels order, in time order -> [W, 2]
+        probabilities. clean/alignment: see `normalise` (used by aligned models only)."""
         if windows.ndim != 3 or windows.shape[1:] != (len(self.channels), self.window_samples):
             raise ClassifierError(
                 f"windows of shape {windows.shape[1:]} do not fit model {self.model_name!r}, "
                 f"which takes ({len(self.channels)}, {self.window_samples})"
             )
-        return self.predict_normalised(self.normalise(windows.astype(np.float32)), batch_size)
+        x = self.normalise(windows.astype(np.float32), clean=clean, alignment=alignment)
+        return self.predict_normalised(x, batch_size)
 
 
 # Trained on SYNTHETIC EEG by `make demo-model` (classifier/demo_model.py); for demos and tests.

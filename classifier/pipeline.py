@@ -12,12 +12,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from classifier.alignment import WearerAlignment
 from classifier.model import Predictor, set_torch_threads
 from classifier.signal import (
     DEFAULT_MAX_GAP_S,
     MODEL_RATE_HZ,
     MUSE_MODEL_CHANNELS,
     QualityThresholds,
+    Windows,
     recording_windows,
 )
 from classifier.training import CalibrationResult, CalibrationSegment, fine_tune
@@ -27,10 +29,12 @@ __all__ = [
     "MUSE_MODEL_CHANNELS",
     "CalibrationResult",
     "CalibrationSegment",
+    "LiveClassifier",
     "Predictor",
     "QualityThresholds",
     "WindowResult",
     "classify_recording",
+    "classify_windows",
     "fine_tune",
     "set_torch_threads",
 ]
@@ -69,6 +73,7 @@ def classify_recording(
     batch_size: int = 64,
     max_gap_s: float = DEFAULT_MAX_GAP_S,
     thresholds: QualityThresholds | None = None,
+    alignment: WearerAlignment | None = None,
 ) -> list[WindowResult]:
     """Classify every whole window of a recording.
 
@@ -76,6 +81,8 @@ def classify_recording(
     timestamps: [n] seconds. Splits at timestamp gaps (> max_gap_s); every window lies
     wholly inside a gap-free stretch. Windows with NaN/inf are returned rejected with a
     reason and no probabilities, never dropped. Returns the windows in time order.
+    alignment: for a model with per-wearer alignment, the session's running statistics
+    (updated in place; pass a fresh `predictor.new_alignment()` to read them afterwards).
     """
     predictor.check_stream(channel_labels, rate_hz)
     windows = recording_windows(
@@ -90,12 +97,35 @@ def classify_recording(
         max_gap_s=max_gap_s,
         thresholds=thresholds,
     )
+    return classify_windows(predictor, windows, batch_size=batch_size, alignment=alignment)
+
+
+def classify_windows(
+    predictor: Predictor,
+    windows: Windows,
+    *,
+    batch_size: int = 64,
+    alignment: WearerAlignment | None = None,
+) -> list[WindowResult]:
+    """Windows (in time order) -> one WindowResult each.
+
+    Windows with NaN/inf samples get no probabilities; only windows that passed the quality
+    check update the wearer's alignment statistics (see classifier.alignment).
+    """
     if len(windows) == 0:
         return []
     classifiable = np.array([not (r or "").startswith("NaN/inf") for r in windows.reasons])
+    clean = np.array([r is None for r in windows.reasons])
     probs = np.full((len(windows), 2), np.nan)
     if classifiable.any():
-        probs[classifiable] = predictor.predict(windows.data[classifiable], batch_size)
+        if alignment is None:
+            alignment = predictor.new_alignment()
+        probs[classifiable] = predictor.predict(
+            windows.data[classifiable],
+            batch_size,
+            clean=clean[classifiable],
+            alignment=alignment,
+        )
     results = []
     for i in range(len(windows)):
         reason = windows.reasons[i]
@@ -118,3 +148,75 @@ def classify_recording(
             )
         )
     return results
+
+
+class LiveClassifier:
+    """The listener's classification, tick by tick, over a ring buffer of the newest samples.
+
+    `push` appends samples as they arrive; `tick` classifies the windows completed since the
+    last tick (each window once, in time order) and trims the buffer. The window grid stays
+    the one a batch run over the same raw EEG uses, so the live windows are the batch ones,
+    and an aligned model's statistics (`alignment`) grow window by window as in a batch run.
+    """
+
+    def __init__(
+        self,
+        predictor: Predictor,
+        channel_labels: Sequence[str],
+        rate_hz: float,
+        *,
+        stride_s: float = 1.0,
+        line_noise_hz: float = 50.0,
+        edge_guard_s: float = 0.5,
+    ) -> None:
+        self.predictor = predictor
+        self.channel_labels = tuple(channel_labels)
+        self.rate_hz = float(rate_hz)
+        self.stride_s = stride_s
+        self.line_noise_hz = line_noise_hz
+        self.edge_guard_s = edge_guard_s  # classify a window only when this much signal follows
+        self.keep_s = predictor.window_s + stride_s + edge_guard_s + 2.0
+        self.stride_n = max(1, int(round(stride_s * rate_hz)))
+        self.samples = np.empty((0, len(self.channel_labels)))
+        self.stamps = np.empty(0)
+        self.last_window_end = -np.inf
+        self.alignment = predictor.new_alignment()
+
+    def push(self, samples: np.ndarray, stamps: np.ndarray) -> None:
+        """Append [n, C] µV samples and their [n] timestamps (s)."""
+        if len(samples):
+            self.samples = np.vstack([self.samples, samples])
+            self.stamps = np.concatenate([self.stamps, stamps])
+
+    def tick(self, *, connected: bool = True) -> list[WindowResult]:
+        """The windows completed since the last tick, classified.
+
+        When the stream has stopped (connected=False) its last sample is final: no guard,
+        so no window is left out.
+        """
+        guard = self.edge_guard_s if connected else 0.0
+        if not len(self.stamps) or self.stamps[-1] - self.last_window_end < self.stride_s + guard:
+            return []
+        windows = recording_windows(
+            self.samples,
+            self.stamps,
+            self.channel_labels,
+            self.rate_hz,
+            model_channels=self.predictor.channels,
+            window_s=self.predictor.window_s,
+            stride_s=self.stride_s,
+            line_noise_hz=self.line_noise_hz,
+        )
+        newest = self.stamps[-1] - guard
+        new = []
+        for i, end in enumerate(windows.end_times):
+            if self.last_window_end + 0.5 * self.stride_s < end <= newest:
+                new.append(i)
+                self.last_window_end = float(end)
+        results = classify_windows(self.predictor, windows.take(new), alignment=self.alignment)
+        # Drop whole strides from the front only: the window grid then stays put from tick
+        # to tick (as in a batch run), so no window is skipped over.
+        stale = int(np.sum(self.stamps < self.stamps[-1] - self.keep_s))
+        stale -= stale % self.stride_n
+        self.samples, self.stamps = self.samples[stale:], self.stamps[stale:]
+        return results

@@ -322,6 +322,17 @@ class Windows:
     def __len__(self) -> int:
         return len(self.start_times)
 
+    def take(self, index: Sequence[int] | np.ndarray) -> Windows:
+        """The windows at `index` (in that order)."""
+        index = np.asarray(index, dtype=np.int64)
+        return Windows(
+            data=self.data[index],
+            start_times=self.start_times[index],
+            end_times=self.end_times[index],
+            quality=[self.quality[i] for i in index],
+            reasons=[self.reasons[i] for i in index],
+        )
+
 
 def recording_windows(
     samples: np.ndarray,

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from classifier.alignment import WEARER_ZSCORE
 from classifier.datasets import WindowSet
 from classifier.errors import ClassifierError
 from classifier.fatal_signals import fatal_signal_handlers_kept
@@ -41,6 +42,8 @@ class TrainConfig:
     patience: int = 5
     val_fraction: float = 0.2
     seed: int = 0
+    # Per-wearer alignment of the windows (classifier.alignment); on for new models.
+    alignment: str = WEARER_ZSCORE
     accelerator: str = "cpu"
     devices: int | str = 1
     threads: int | None = 1  # torch CPU threads; None leaves torch's default
@@ -53,7 +56,10 @@ class TrainConfig:
 class TrainedModel:
     """Weights and the statistics needed to use them.
 
-    norm_mean/norm_std: [C] µV per channel from the training windows (not validation).
+    norm_mean/norm_std: [C] per channel from the training windows (not validation), in the
+    units of the aligned windows (z-scores when alignment is "wearer-zscore", else µV);
+    temperature: [2] per output, dividing the logits so probabilities are calibrated
+    (fitted on held-out windows; 1.0 = as trained).
     """
 
     state_dict: dict[str, Any]
@@ -69,9 +75,11 @@ class TrainedModel:
     # Per dimension on the validation windows: accuracy, balanced accuracy, macro-F1 and the
     # majority-class rate of that split, plus "protocol": who the validation windows were.
     validation: dict[str, Any] = field(default_factory=dict)
+    alignment: str = WEARER_ZSCORE
+    temperature: np.ndarray = field(default_factory=lambda: np.ones(len(OUTPUTS)))
 
-    def predict(self, data: np.ndarray, batch_size: int = 256) -> np.ndarray:
-        """[W, C, T] band-passed µV -> [W, 2] probabilities (valence high, arousal high)."""
+    def logits(self, data: np.ndarray, batch_size: int = 256) -> np.ndarray:
+        """[W, C, T] aligned, band-passed windows -> [W, 2] raw logits (no temperature)."""
         import torch
 
         model = build_tsception(len(self.channels), MODEL_RATE_HZ, self.hparams)
@@ -82,13 +90,82 @@ class TrainedModel:
         with torch.inference_mode():
             for i in range(0, len(x), batch_size):
                 batch = torch.from_numpy(np.ascontiguousarray(x[i : i + batch_size], np.float32))
-                out[i : i + len(batch)] = torch.sigmoid(model(batch.unsqueeze(1))).numpy()
+                out[i : i + len(batch)] = model(batch.unsqueeze(1)).numpy()
         return out
 
+    def predict(self, data: np.ndarray, batch_size: int = 256) -> np.ndarray:
+        """[W, C, T] aligned, band-passed windows -> [W, 2] probabilities (valence high,
+        arousal high), temperature-scaled."""
+        return _sigmoid(self.logits(data, batch_size) / self.temperature[None, :])
 
-def trainable_dimensions(ws: WindowSet, where: str) -> list[str]:
-    """The dimensions with ratings; ClassifierError if one has a single class or none has any."""
-    dims = []
+    @classmethod
+    def from_checkpoint(cls, ckpt: dict[str, Any]) -> TrainedModel:
+        """A loaded checkpoint (classifier.model.load_checkpoint) as a TrainedModel."""
+        return cls(
+            state_dict=ckpt["state_dict"],
+            hparams=ckpt["hparams"],
+            norm_mean=ckpt["norm_mean"].numpy(),
+            norm_std=ckpt["norm_std"].numpy(),
+            channels=tuple(ckpt["channels"]),
+            epochs_run=0,
+            best_val_loss=None,
+            n_train=0,
+            n_val=0,
+            dimensions=list(ckpt["trained_on"].get("dimensions", OUTPUTS)),
+            alignment=checkpoint_alignment(ckpt),
+            temperature=checkpoint_temperature(ckpt),
+        )
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -60.0, 60.0)))
+
+
+def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
+    """The temperature T minimising the log-loss of sigmoid(logits / T) on held-out labels.
+
+    logits, y: [N] (y 0/1). Returns 1.0 when there is too little to fit on (under 10
+    windows or one class): an unfitted temperature must not pretend to calibrate.
+    """
+    from scipy.optimize import minimize_scalar
+
+    y = np.asarray(y, dtype=np.float64)
+    z = np.asarray(logits, dtype=np.float64)
+    if len(y) < 10 or y.min() == y.max():
+        return 1.0
+
+    def log_loss(log_t: float) -> float:
+        p = np.clip(_sigmoid(z / np.exp(log_t)), 1e-7, 1 - 1e-7)
+        return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+
+    best = minimize_scalar(log_loss, bounds=(np.log(0.05), np.log(50.0)), method="bounded")
+    return round(float(np.exp(best.x)), 4)
+
+
+def checkpoint_alignment(ckpt: dict[str, Any]) -> str:
+    """The alignment a checkpoint expects ("none" for checkpoints from before alignment)."""
+    from classifier.alignment import NO_ALIGNMENT
+
+    return str(ckpt.get("alignment", NO_ALIGNMENT))
+
+
+def checkpoint_temperature(ckpt: dict[str, Any]) -> np.ndarray:
+    """[2] per-output temperature of a checkpoint (1.0 where it has none)."""
+    values = ckpt.get("temperature") or [1.0] * len(OUTPUTS)
+    return np.asarray([float(v) for v in values], dtype=np.float64)
+
+
+def trainable_dimensions(
+    ws: WindowSet, where: str, *, one_class: str = "raise"
+) -> tuple[list[str], list[str]]:
+    """(dimensions with two classes to learn, notes on the dimensions left out).
+
+    A dimension whose usable windows hold one class only raises ClassifierError with
+    one_class="raise"; with one_class="skip" it is left out with a note (calibration: a
+    listener who rated only calm tracks can still calibrate valence). No dimension at all
+    always raises.
+    """
+    dims, notes = [], []
     usable = ~ws.rejected
     for dim in OUTPUTS:
         labels = ws.labels(dim)[usable]
@@ -97,25 +174,41 @@ def trainable_dimensions(ws: WindowSet, where: str) -> list[str]:
             continue
         if labels.min() == labels.max():
             side = "high (> 3)" if labels[0] == 1 else "low (<= 3)"
-            raise ClassifierError(
+            message = (
                 f"{where}: every {dim} rating is {side}, so there is one class to learn; "
                 f"add recordings rated on the other side of 3 or leave {dim} blank"
             )
+            if one_class == "raise":
+                raise ClassifierError(message)
+            notes.append(message)
+            continue
         dims.append(dim)
     if not dims:
-        raise ClassifierError(f"{where}: no usable valence or arousal ratings to train on")
-    return dims
+        raise ClassifierError(
+            notes[0] if notes else f"{where}: no usable valence or arousal ratings to train on"
+        )
+    return dims, notes
 
 
 # From this many trials on, validation holds out whole trials; below, the end of each trial.
 WHOLE_TRIALS_FROM = 10
 
 
+def trial_classes(ws: WindowSet) -> dict[str, tuple[float, float]]:
+    """Each trial's class on both dimensions: (valence label, arousal label), NaN unrated."""
+    out: dict[str, tuple[float, float]] = {}
+    for t, v, a in zip(ws.trial, ws.labels("valence"), ws.labels("arousal"), strict=True):
+        out.setdefault(t, (v, a))
+    return out
+
+
 def validation_split(ws: WindowSet, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Indices (train, validation) taken from this (training) set only.
 
-    With WHOLE_TRIALS_FROM+ trials, whole trials are held out (no window on both sides);
-    otherwise the last `fraction` of every trial, less the windows that overlap it.
+    With WHOLE_TRIALS_FROM+ trials, whole trials are held out (no window on both sides),
+    stratified by class: about `fraction` of the trials of every (valence, arousal) class,
+    and never the last trial of a class, so both sides keep every class there is.
+    Otherwise the last `fraction` of every trial, less the windows that overlap it.
     """
     idx = np.arange(len(ws))
     if fraction <= 0 or len(ws) < 4:
@@ -123,8 +216,16 @@ def validation_split(ws: WindowSet, fraction: float, seed: int) -> tuple[np.ndar
     trials = np.unique(ws.trial)
     rng = np.random.default_rng(seed)
     if len(trials) >= WHOLE_TRIALS_FROM:
-        n_val = max(1, int(round(fraction * len(trials))))
-        val_trials = set(rng.choice(trials, size=n_val, replace=False).tolist())
+        by_class: dict[str, list[str]] = {}
+        for trial, label in trial_classes(ws).items():
+            by_class.setdefault(repr(label), []).append(trial)
+        val_trials: set[str] = set()
+        for key in sorted(by_class):
+            members = sorted(by_class[key])
+            n_val = min(int(round(fraction * len(members))), len(members) - 1)
+            if n_val == 0 and len(members) >= 2 and rng.random() < fraction * len(members):
+                n_val = 1  # small classes still reach validation about as often as their share
+            val_trials.update(rng.choice(members, size=n_val, replace=False).tolist())
         is_val = np.array([t in val_trials for t in ws.trial])
         return idx[~is_val], idx[is_val]
     train, val = [], []
@@ -194,11 +295,15 @@ def fit(
     init_state: dict[str, Any] | None = None,
     norm: tuple[np.ndarray, np.ndarray] | None = None,
     where: str = "training set",
+    one_class: str = "raise",
 ) -> TrainedModel:
     """Train TSCeption on the non-rejected windows of `ws` (Lightning, early stopping).
 
-    init_state: start from these weights (fine-tuning); norm: fixed (mean, std) [C] instead
-    of statistics from the training windows.
+    The windows are first aligned per subject as cfg.alignment says (a no-op when `ws` is
+    already aligned). init_state: start from these weights (fine-tuning); norm: fixed
+    (mean, std) [C] instead of statistics from the training windows; one_class: what a
+    dimension with one class does ("raise", or "skip" it; see trainable_dimensions).
+    A temperature per output is fitted on the validation windows.
     """
     import lightning as L
     import torch
@@ -214,8 +319,9 @@ def fit(
     _quiet_lightning()
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
+    ws = ws.aligned(cfg.alignment)
     ws = ws.subset(np.flatnonzero(~ws.rejected))
-    dims = trainable_dimensions(ws, where)
+    dims, _ = trainable_dimensions(ws, where, one_class=one_class)
     train_idx, val_idx = validation_split(ws, cfg.val_fraction, cfg.seed)
     if len(train_idx) == 0:
         raise ClassifierError(f"{where}: no windows left to train on; record longer sessions")
@@ -324,7 +430,15 @@ def fit(
         n_train=len(train_idx),
         n_val=len(val_idx),
         dimensions=dims,
+        alignment=ws.alignment,
     )
+    if len(val_idx):
+        logits = trained.logits(ws.data[val_idx])
+        for j, dim in enumerate(OUTPUTS):
+            y = ws.labels(dim)[val_idx]
+            rated = ~np.isnan(y)
+            if dim in dims:
+                trained.temperature[j] = fit_temperature(logits[rated, j], y[rated])
     trained.validation = validation_figures(trained, ws, val_idx, cfg.val_fraction)
     return trained
 
@@ -337,7 +451,7 @@ def validation_figures(
     These windows come from the training subjects (and, with under 10 trials, from the
     training trials too), so the figures are optimistic; `model evaluate` holds out people.
     """
-    from classifier.evaluation import binary_metrics
+    from classifier.evaluation import binary_metrics, expected_calibration_error
 
     if len(val_idx) == 0:
         return {}
@@ -355,7 +469,11 @@ def validation_figures(
         y = ws.labels(dim)[val_idx]
         rated = ~np.isnan(y)
         if rated.any():
-            figures[dim] = binary_metrics(y[rated], probs[rated, j] > 0.5)
+            figures[dim] = {
+                **binary_metrics(y[rated], probs[rated, j] > 0.5),
+                "ece": expected_calibration_error(y[rated], probs[rated, j]),
+                "temperature": float(trained.temperature[j]),
+            }
     return figures
 
 
@@ -382,6 +500,8 @@ def checkpoint_from(
         },
         metrics=metrics,
         hparams=trained.hparams,
+        alignment=trained.alignment,
+        temperature=[float(t) for t in trained.temperature],
     )
 
 

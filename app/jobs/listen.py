@@ -13,7 +13,6 @@ the question waits; an answer is stored, and the tag recomputed, when it comes.
 from __future__ import annotations
 
 import logging
-import math
 import queue
 import threading
 import time
@@ -21,8 +20,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from app.aggregation import WindowProbs, aggregate_track
 from app.db import repository
@@ -166,12 +163,12 @@ class ListenSession:
         self._pending: list[Any] = []  # classified windows waiting for the timeline
         self._recent: list[tuple[float, WindowProbs]] = []  # (window end, its probabilities)
         self._gaps_seen: dict[int, int] = {}  # index in source gaps -> StreamGap.id
-        self._last_window_end = -math.inf
+        self.live: Any = None  # classifier.pipeline.LiveClassifier, made when the run starts
 
     # --- the session, top to bottom -------------------------------------------------
 
     def run(self) -> SessionSummary:
-        from classifier.pipeline import classify_recording
+        from classifier.pipeline import LiveClassifier
         from classifier.raw_store import RawSpool, finalize_spool
 
         desc = self.source.description
@@ -203,10 +200,15 @@ class ListenSession:
             }
         )
 
-        buffer_samples = np.empty((0, len(desc.channel_labels)))
-        buffer_stamps = np.empty(0)
-        keep_s = 4.0 + self.opts.stride_s + self.opts.edge_guard_s + 2.0
-        stride_n = max(1, int(round(self.opts.stride_s * desc.nominal_rate_hz)))
+        live = LiveClassifier(
+            self.predictor,
+            desc.channel_labels,
+            desc.nominal_rate_hz,
+            stride_s=self.opts.stride_s,
+            line_noise_hz=self.opts.line_noise_hz,
+            edge_guard_s=self.opts.edge_guard_s,
+        )
+        self.live = live
         read_index, next_poll, next_mood = 0, 0.0, started + self.opts.mood_every_s
         try:
             while not self.stop.is_set():
@@ -218,38 +220,13 @@ class ListenSession:
                 self.summary.samples += len(samples)
                 self.summary.samples_lost += lost
                 spool.append(samples, stamps)
-                if len(samples):
-                    buffer_samples = np.vstack([buffer_samples, samples])
-                    buffer_stamps = np.concatenate([buffer_stamps, stamps])
+                live.push(samples, stamps)
                 # 2. player: one poll a second into the timeline
                 if now >= next_poll:
                     next_poll = now + self.opts.poll_interval_s
                     self._poll_player()
-                # 3. windows: classify those that completed since the last tick (when the
-                # stream has stopped, its last sample is final: no guard, no window left out)
-                guard = self.opts.edge_guard_s if self.source.snapshot_status().connected else 0.0
-                if len(buffer_stamps) and buffer_stamps[-1] - self._last_window_end >= (
-                    self.opts.stride_s + guard
-                ):
-                    results = classify_recording(
-                        self.predictor,
-                        buffer_samples,
-                        buffer_stamps,
-                        desc.channel_labels,
-                        desc.nominal_rate_hz,
-                        stride_s=self.opts.stride_s,
-                        line_noise_hz=self.opts.line_noise_hz,
-                    )
-                    newest = buffer_stamps[-1] - guard
-                    for w in results:
-                        if self._last_window_end + 0.5 * self.opts.stride_s < w.end_time <= newest:
-                            self._pending.append(w)
-                            self._last_window_end = w.end_time
-                    # Drop whole strides from the front only: the window grid then stays put
-                    # from tick to tick (as in a batch run), so no window is skipped over.
-                    stale = int(np.sum(buffer_stamps < buffer_stamps[-1] - keep_s))
-                    stale -= stale % stride_n
-                    buffer_samples, buffer_stamps = buffer_samples[stale:], buffer_stamps[stale:]
+                # 3. windows: classify those that completed since the last tick
+                self._pending.extend(live.tick(connected=self.source.snapshot_status().connected))
                 # 4. store: place windows on the timeline and write them at once
                 self._place_pending()
                 self._record_gaps()
@@ -517,4 +494,6 @@ class ListenSession:
             row.ended_at = end
             row.stream_clock = self.source.snapshot_status().clock
             row.raw_path = raw_path
+            alignment = self.live.alignment if self.live is not None else None
+            row.alignment = alignment.to_json() if alignment is not None else None
         self.emit({"event": "session_end", **self.summary.__dict__})

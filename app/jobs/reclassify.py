@@ -144,6 +144,8 @@ def reclassify_sessions(
             if session_ids:  # asked for by id: say why not
                 raise
             continue  # a session still recording: leave it to its listener
+        # The session's wearer statistics are rebuilt window by window, as live.
+        alignment = predictor.new_alignment()
         results = classify_recording(
             predictor,
             rec.samples,
@@ -152,6 +154,7 @@ def reclassify_sessions(
             rec.rate_hz,
             line_noise_hz=line_noise_hz,
             batch_size=256,
+            alignment=alignment,
         )
         kept, dropped, retagged = _store_windows(
             store, session.id, results, model_id, min_windows_per_listen
@@ -160,6 +163,7 @@ def reclassify_sessions(
             row = db.get(ListeningSession, session.id)
             if row is not None:
                 row.model_id, row.raw_path = model_id, raw_path
+                row.alignment = alignment.to_json() if alignment is not None else None
         result = ReclassifyResult(
             session_id=session.id,
             windows=len(results),
@@ -274,12 +278,25 @@ def import_recording(
                 segments=[[start_unix, float(end)]],
             )
         )
+    alignment = predictor.new_alignment()
     results = classify_recording(
-        predictor, samples, stamps, labels, 256.0, line_noise_hz=line_noise_hz, batch_size=256
+        predictor,
+        samples,
+        stamps,
+        labels,
+        256.0,
+        line_noise_hz=line_noise_hz,
+        batch_size=256,
+        alignment=alignment,
     )
     kept, dropped, retagged = _store_windows(
         store, session_id, results, model_id, min_windows_per_listen
     )
+    if alignment is not None:
+        with store.session() as db:
+            row = db.get(ListeningSession, session_id)
+            if row is not None:
+                row.alignment = alignment.to_json()
     return ReclassifyResult(
         session_id=session_id,
         windows=len(results),

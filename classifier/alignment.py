@@ -1,0 +1,114 @@
+"""Per-wearer alignment: every channel z-scored with the wearer's own statistics.
+
+Two heads differ far more in amplitude scale and electrode contact than one head differs
+between moods (on real Muse recordings the per-channel standard deviation of the
+band-passed signal ranges from ~5 µV to ~50 µV between people). A model trained on
+un-aligned windows learns "this person's scale" and fails on the next head. So each
+wearer's windows are divided by that wearer's own per-channel level before the model sees
+them, the same way everywhere:
+
+- training and evaluation: a subject's statistics over all of that subject's clean windows
+  (the wearer's unlabelled EEG; no rating is used, so a held-out subject can be aligned);
+- calibration: the wearer's statistics over all their rated listens;
+- listening, `reclassify` and `import-recording`: an expanding estimate over the session's
+  clean windows in time order: window k is scaled with the statistics of the clean windows
+  0..k. A batch run over the same raw EEG walks the windows in the same order and so
+  reproduces the live result; the final statistics are stored with the session.
+
+Pure functions and a small accumulator; shapes: W windows, C channels, T samples; µV.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+WEARER_ZSCORE = "wearer-zscore"
+NO_ALIGNMENT = "none"
+ALIGNMENTS = (WEARER_ZSCORE, NO_ALIGNMENT)
+_MIN_STD_UV = 1e-3  # a flat channel must not divide by zero
+
+
+@dataclass
+class WearerAlignment:
+    """Running per-channel statistics of one wearer's clean windows.
+
+    sum_mean/sum_sq: [C] float64 sums over the observed windows of each window's per-channel
+    mean (µV) and mean square (µV²); count: windows observed. Windows are added one at a time
+    in time order, so a live session and a batch run over its raw EEG sum identically.
+    """
+
+    n_channels: int
+    count: int = 0
+    sum_mean: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    sum_sq: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    def __post_init__(self) -> None:
+        if len(self.sum_mean) == 0:
+            self.sum_mean = np.zeros(self.n_channels)
+            self.sum_sq = np.zeros(self.n_channels)
+
+    def observe(self, window: np.ndarray) -> None:
+        """Add one clean window [C, T] µV."""
+        x = np.asarray(window, dtype=np.float64)
+        self.sum_mean += x.mean(axis=1)
+        self.sum_sq += (x * x).mean(axis=1)
+        self.count += 1
+
+    def stats(self) -> tuple[np.ndarray, np.ndarray]:
+        """(mean [C], std [C]) in µV of the windows observed so far (count must be > 0)."""
+        mean = self.sum_mean / self.count
+        var = np.maximum(self.sum_sq / self.count - mean * mean, 0.0)
+        return mean, np.maximum(np.sqrt(var), _MIN_STD_UV)
+
+    def to_json(self) -> dict[str, Any]:
+        """What is stored with a session: the kind, the windows seen and their statistics."""
+        out: dict[str, Any] = {"kind": WEARER_ZSCORE, "windows": self.count}
+        if self.count:
+            mean, std = self.stats()
+            out["mean_uv"] = [round(float(v), 6) for v in mean]
+            out["std_uv"] = [round(float(v), 6) for v in std]
+        return out
+
+
+def _scale(window: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    return ((window - mean[:, None]) / std[:, None]).astype(np.float32)
+
+
+def align_in_order(state: WearerAlignment, windows: np.ndarray, clean: np.ndarray) -> np.ndarray:
+    """Live and batch alignment: [W, C, T] µV -> [W, C, T] z-scores (float32).
+
+    Walks the windows in order: a clean window is added to `state` first, then every window
+    is scaled with the statistics so far. Before any clean window has been seen a window is
+    scaled with its own statistics. `state` is updated in place (the live session keeps it).
+    """
+    out = np.empty(windows.shape, dtype=np.float32)
+    for i, window in enumerate(windows):
+        if clean[i]:
+            state.observe(window)
+        if state.count:
+            mean, std = state.stats()
+        else:
+            alone = WearerAlignment(windows.shape[1])
+            alone.observe(window)
+            mean, std = alone.stats()
+        out[i] = _scale(window, mean, std)
+    return out
+
+
+def align_by_group(windows: np.ndarray, clean: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Batch alignment for training: each group (subject, wearer) scaled with the statistics
+    of all its clean windows ([W, C, T] µV -> [W, C, T] float32); a group without a clean
+    window uses all of its windows."""
+    out = np.empty(windows.shape, dtype=np.float32)
+    for group in np.unique(groups):
+        members = np.flatnonzero(groups == group)
+        basis = members[clean[members]] if clean[members].any() else members
+        state = WearerAlignment(windows.shape[1])
+        for i in basis:
+            state.observe(windows[i])
+        mean, std = state.stats()
+        out[members] = (windows[members] - mean[None, :, None]) / std[None, :, None]
+    return out
