@@ -80,7 +80,11 @@ def build(
         f"SYNTHETIC Muse-like EEG from classifier.synthetic: {n_train} simulated wearers x "
         f"{len(MOODS)} moods x 60 s, seed {seed}"
     )
-    config = TrainConfig(max_epochs=epochs, seed=seed, patience=6, progress=False, threads=1)
+    # No per-wearer alignment: the demo model predates it, and the demo's short synthetic
+    # sessions show the machinery, not what alignment does for real heads.
+    config = TrainConfig(
+        max_epochs=epochs, seed=seed, patience=6, progress=False, threads=1, alignment="none"
+    )
     trained = fit(train, config, where="synthetic demo data")
     test = synthetic_windowset(range(100, 100 + n_test), 30.0, seed + 1)
     figures = quadrant_accuracy(trained.predict(test.data), test)

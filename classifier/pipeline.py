@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from classifier.alignment import WearerAlignment
+from classifier.calibration import CalibrationResult, CalibrationSegment, fine_tune
 from classifier.model import Predictor, set_torch_threads
 from classifier.signal import (
     DEFAULT_MAX_GAP_S,
@@ -22,7 +23,6 @@ from classifier.signal import (
     Windows,
     recording_windows,
 )
-from classifier.training import CalibrationResult, CalibrationSegment, fine_tune
 
 __all__ = [
     "MODEL_RATE_HZ",

@@ -10,9 +10,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import warnings
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,11 +23,9 @@ from classifier.model import (
     DEFAULT_HPARAMS,
     OUTPUTS,
     build_tsception,
-    load_checkpoint,
     make_checkpoint,
-    save_checkpoint,
 )
-from classifier.signal import MODEL_RATE_HZ, MUSE_MODEL_CHANNELS, recording_windows
+from classifier.signal import MODEL_RATE_HZ, MUSE_MODEL_CHANNELS
 
 
 @dataclass
@@ -246,6 +242,7 @@ def _quiet_lightning() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", message=".*does not have many workers.*")
     warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+    warnings.filterwarnings("ignore", message=".*no `val_dataloader`.*")  # calibration: none
     warnings.filterwarnings("ignore", message=".*TreeSpec.*")
 
 
@@ -503,161 +500,3 @@ def checkpoint_from(
         alignment=trained.alignment,
         temperature=[float(t) for t in trained.temperature],
     )
-
-
-# --- calibration ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CalibrationSegment:
-    """EEG recorded during one self-rated listen.
-
-    samples: [n, C] µV at rate_hz, one label per column (muselsl labels, any order);
-    timestamps: [n] seconds; valence/arousal: the listener's 1-5 ratings (None = unrated);
-    group: what is held out together (the track id), so no track is on both sides.
-    """
-
-    samples: np.ndarray
-    timestamps: np.ndarray
-    channel_labels: Sequence[str]
-    rate_hz: float
-    valence: float | None
-    arousal: float | None
-    group: str
-
-
-@dataclass(frozen=True)
-class CalibrationResult:
-    """path: the new checkpoint; metrics: per dimension, on the held-out tracks, the
-    calibrated model's accuracy beside the base model's and the majority-class rate;
-    held_out: the held-out groups. The saved model is refitted on all tracks afterwards."""
-
-    path: Path
-    metrics: dict[str, Any]
-    held_out: list[str]
-    n_windows: int
-
-
-def _segments_to_windows(segments: Sequence[CalibrationSegment], line_noise_hz: float) -> WindowSet:
-    from classifier.datasets import concat
-
-    sets = []
-    for seg in segments:
-        for name, value in (("valence", seg.valence), ("arousal", seg.arousal)):
-            if value is not None and not 1 <= value <= 5:
-                raise ClassifierError(f"calibration track {seg.group}: {name} {value} outside 1-5")
-        w = recording_windows(
-            seg.samples,
-            seg.timestamps,
-            seg.channel_labels,
-            seg.rate_hz,
-            line_noise_hz=line_noise_hz,
-        )
-        n = len(w)
-        if n == 0:
-            continue
-        nan = float("nan")
-        sets.append(
-            WindowSet(
-                data=w.data,
-                valence=np.full(n, nan if seg.valence is None else float(seg.valence)),
-                arousal=np.full(n, nan if seg.arousal is None else float(seg.arousal)),
-                subject=np.full(n, "wearer", dtype=object),
-                trial=np.full(n, str(seg.group), dtype=object),
-                position=np.arange(n),
-                rejected=np.array([r is not None for r in w.reasons]),
-            )
-        )
-    if not sets:
-        raise ClassifierError("no calibration listen is long enough for one 4 s window")
-    return concat(sets, description=f"calibration on {len(segments)} self-rated listens")
-
-
-def fine_tune(
-    checkpoint_path: str | Path,
-    segments: Sequence[CalibrationSegment],
-    output_path: str | Path,
-    *,
-    held_out_fraction: float = 0.25,
-    config: TrainConfig | None = None,
-    line_noise_hz: float = 50.0,
-    model_name: str | None = None,
-) -> CalibrationResult:
-    """Fine-tune a checkpoint on one wearer's self-rated listens (calibration).
-
-    1. Window every segment; hold out ~held_out_fraction of the groups (tracks), at least 1.
-    2. Normalise with the wearer's own statistics (training tracks only), fine-tune from the
-       checkpoint's weights, and score base and calibrated model on the held-out tracks.
-    3. Refit on all tracks and save to output_path (same format, trained_on says calibrated).
-    Needs at least 2 tracks and both classes on a dimension among the training tracks.
-    """
-    base = load_checkpoint(checkpoint_path)
-    cfg = config or TrainConfig(max_epochs=15, lr=3e-4, patience=3, progress=False)
-    ws = _segments_to_windows(segments, line_noise_hz)
-    groups = np.unique(ws.trial)
-    if len(groups) < 2:
-        raise ClassifierError(
-            "calibration needs self-ratings on at least 2 tracks; rate more listens"
-        )
-    rng = np.random.default_rng(cfg.seed)
-    n_out = max(1, int(round(held_out_fraction * len(groups))))
-    held = set(rng.choice(groups, size=n_out, replace=False).tolist())
-    is_test = np.array([t in held for t in ws.trial])
-    train, test = ws.subset(np.flatnonzero(~is_test)), ws.subset(np.flatnonzero(is_test))
-    wearer_norm = _norm_of(train)
-    tuned = fit(
-        train, cfg, init_state=base["state_dict"], norm=wearer_norm, where="calibration tracks"
-    )
-    base_model = TrainedModel(
-        base["state_dict"],
-        base["hparams"],
-        base["norm_mean"].numpy(),
-        base["norm_std"].numpy(),
-        tuple(base["channels"]),
-        0,
-        None,
-        0,
-        0,
-        list(OUTPUTS),
-    )
-    from classifier.evaluation import binary_metrics
-
-    usable = ~test.rejected
-    metrics: dict[str, Any] = {"held_out_tracks": sorted(held), "protocol": "held-out tracks"}
-    if usable.any():
-        p_tuned = tuned.predict(test.data[usable])
-        p_base = base_model.predict(test.data[usable])
-        for d, dim in enumerate(OUTPUTS):
-            y = test.labels(dim)[usable]
-            rated = ~np.isnan(y)
-            if not rated.any():
-                continue
-            calibrated = binary_metrics(y[rated], p_tuned[rated, d] > 0.5)
-            metrics[dim] = {
-                **calibrated,
-                "base_accuracy": binary_metrics(y[rated], p_base[rated, d] > 0.5)["accuracy"],
-                "n_windows": int(rated.sum()),
-            }
-    final = fit(
-        ws, cfg, init_state=base["state_dict"], norm=_norm_of(ws), where="calibration tracks"
-    )
-    name = model_name or f"{base['model_name']}-calibrated"
-    ckpt = checkpoint_from(
-        final,
-        model_name=name,
-        trained_on={
-            "description": f"{base['trained_on'].get('description', base['model_name'])}; "
-            f"calibrated on {len(groups)} self-rated tracks",
-            "base_model": base["model_name"],
-            "synthetic": bool(base["trained_on"].get("synthetic", False)),
-            "calibrated": True,
-        },
-        metrics={"calibration": metrics},
-    )
-    path = save_checkpoint(ckpt, output_path)
-    return CalibrationResult(path=path, metrics=metrics, held_out=sorted(held), n_windows=len(ws))
-
-
-def _norm_of(ws: WindowSet) -> tuple[np.ndarray, np.ndarray]:
-    data = ws.data[~ws.rejected] if (~ws.rejected).any() else ws.data
-    return data.mean(axis=(0, 2)), data.std(axis=(0, 2)) + 1e-6

@@ -9,7 +9,7 @@ calibrated model on them) -> the new checkpoint registered in the store.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,15 +23,22 @@ from app.errors import ModelError
 
 @dataclass
 class CalibrationReport:
-    model_id: int
-    model_name: str
-    path: str
+    """What `emotune model calibrate` found. model_id/model_name/path are None when the
+    calibrated model was not kept (it did not beat the base model and the majority class
+    on held-out tracks, and --force was not given); advice then says what to rate next."""
+
+    base_model: str
     rated_listens: int
     tracks: int
     windows: int
-    held_out_tracks: list[str]
     metrics: dict[str, Any]
+    beats_base_and_majority: bool
     activated: bool
+    advice: str
+    model_id: int | None = None
+    model_name: str | None = None
+    path: str | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 def rated_segments(store: Store) -> list[Any]:
@@ -79,8 +86,19 @@ def rated_segments(store: Store) -> list[Any]:
 
 
 def calibrate_active_model(
-    store: Store, models_dir: Path, *, activate: bool = True, line_noise_hz: float = 50.0
+    store: Store,
+    models_dir: Path,
+    *,
+    activate: bool = True,
+    force: bool = False,
+    line_noise_hz: float = 50.0,
 ) -> CalibrationReport:
+    """Calibrate the active EEG model on every self-rated listen with raw EEG.
+
+    The calibrated model is saved and registered only when it beats the active model and the
+    majority class on held-out tracks, or with force; it is made active when `activate`.
+    """
+    from classifier.errors import ClassifierError
     from classifier.pipeline import fine_tune
 
     with store.session() as db:
@@ -91,32 +109,42 @@ def calibrate_active_model(
     segments = rated_segments(store)
     if not segments:
         raise ModelError(
-            "no self-rated listens with raw EEG yet: run `emotune listen --rate` and rate "
-            "a few tracks (varied moods) first"
+            "no self-rated listens with raw EEG yet: run `emotune listen --rate` (or "
+            "`emotune rate TRACK` after a session) on a few tracks of varied moods first"
         )
     stamp = time.strftime("%Y%m%d-%H%M%S")
     out = models_dir / f"{base_name}-calibrated-{stamp}.pt"
-    result = fine_tune(base_path, segments, out, line_noise_hz=line_noise_hz)
-    tracks = sorted({s.group for s in segments})
-    with store.session() as db:
-        model = repository.register_model(
-            db,
-            name=out.stem,
-            kind="eeg",
-            path=str(result.path),
-            description=f"{base_name} calibrated on {len(tracks)} self-rated tracks",
-            metrics={"calibration": result.metrics},
-            activate=activate,
-        )
-        model_id = model.id
-    return CalibrationReport(
-        model_id=model_id,
-        model_name=out.stem,
-        path=str(result.path),
-        rated_listens=len({(s.group, s.timestamps[0]) for s in segments}),
-        tracks=len(tracks),
+    try:
+        result = fine_tune(base_path, segments, out, line_noise_hz=line_noise_hz, force=force)
+    except ClassifierError as exc:
+        raise ModelError(str(exc)) from None
+    report = CalibrationReport(
+        base_model=base_name,
+        rated_listens=len({(s.group, float(s.timestamps[0])) for s in segments}),
+        tracks=len(result.tracks),
         windows=result.n_windows,
-        held_out_tracks=result.held_out,
         metrics=result.metrics,
-        activated=activate,
+        beats_base_and_majority=result.beats_base_and_majority,
+        activated=False,
+        advice=result.advice,
+        notes=result.notes,
     )
+    if result.path is None:
+        return report
+    try:
+        with store.session() as db:
+            model = repository.register_model(
+                db,
+                name=out.stem,
+                kind="eeg",
+                path=str(result.path),
+                description=f"{base_name} calibrated on {len(result.tracks)} self-rated tracks",
+                metrics={"calibration": result.metrics},
+                activate=activate,
+            )
+            report.model_id, report.model_name = model.id, out.stem
+    except Exception:
+        result.path.unlink(missing_ok=True)  # no model file without its registry row
+        raise
+    report.path, report.activated = str(result.path), activate
+    return report

@@ -16,11 +16,14 @@ from classifier.synthetic import synthetic_muse_eeg
 T0 = 1_790_000_000.0
 LABELS = ("TP9", "AF7", "AF8", "TP10", "Right AUX")
 # (mood of the synthetic EEG, the listener's valence and arousal ratings)
-RATED = [("happy", 5, 4), ("sad", 1, 2), ("happy", 4, 5), ("sad", 2, 1), ("calm", 4, 1)]
+RATED = [
+    ("happy", 5, 4), ("sad", 1, 2), ("happy", 4, 5), ("sad", 2, 1),
+    ("happy", 5, 5), ("sad", 1, 1), ("happy", 4, 4), ("sad", 2, 2),
+]  # fmt: skip
 
 
-def _store_rated_session(store, home: Path, seconds: float = 20.0) -> None:
-    parts = [synthetic_muse_eeg(seconds, mood, seed=i) for i, (mood, _, _) in enumerate(RATED)]
+def _store_rated_session(store, home: Path, seconds: float = 40.0, rated=RATED) -> None:
+    parts = [synthetic_muse_eeg(seconds, mood, seed=i) for i, (mood, _, _) in enumerate(rated)]
     samples = np.concatenate(parts).astype(np.float64)
     stamps = T0 + np.arange(len(samples)) / 256.0
     fif = write_fif(home / "recordings" / "session-00001_raw.fif",
@@ -29,7 +32,7 @@ def _store_rated_session(store, home: Path, seconds: float = 20.0) -> None:
         session = ListeningSession(started_at=T0, ended_at=float(stamps[-1]), raw_path=str(fif))
         db.add(session)
         db.flush()
-        for i, (_, valence, arousal) in enumerate(RATED):
+        for i, (_, valence, arousal) in enumerate(rated):
             track = repository.upsert_track(db, spotify_id=f"0SyntheticRated{i:07d}")
             a, b = T0 + i * seconds, T0 + (i + 1) * seconds
             listen = Listen(session_id=session.id, track_id=track.id, started_at=a, ended_at=b,
@@ -39,23 +42,77 @@ def _store_rated_session(store, home: Path, seconds: float = 20.0) -> None:
             db.add(SelfRating(listen_id=listen.id, valence=valence, arousal=arousal))
 
 
-def test_calibrate_fine_tunes_and_reports_held_out_tracks(cli, store, demo_model, emotune_home):
+def _models_on_disk(home: Path) -> list[str]:
+    return sorted(p.name for p in (home / "models").glob("*.pt*"))
+
+
+def test_calibration_that_beats_the_base_model_is_kept_and_activated(
+    cli, store, seeded_untrained_model, emotune_home
+) -> None:
     _store_rated_session(store, emotune_home)
     result = cli.invoke(app, ["model", "calibrate", "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    assert report["tracks"] == 5 and report["activated"]
-    assert 1 <= len(report["held_out_tracks"]) < 5
-    assert Path(report["path"]).exists()
+    assert report["tracks"] == 8 and report["beats_base_and_majority"] and report["activated"]
+    assert report["metrics"]["protocol"].startswith("leave-one-track-out over 8 rated tracks")
     for dim in ("valence", "arousal"):
-        figures = report["metrics"].get(dim)
-        if figures:  # scored on held-out tracks, beside the base model and the majority rate
-            assert {"accuracy", "base_accuracy", "majority_rate"} <= set(figures)
+        m = report["metrics"][dim]
+        assert m["tracks"] == 8 and m["majority_rate"] == 0.5
+        assert m["track_accuracy"] > max(m["base_track_accuracy"], m["majority_rate"])
+        low, high = m["track_accuracy_95ci"]
+        assert low < m["track_accuracy"] <= high <= 1.0
+        assert 0.0 <= m["ece"] <= 1.0
+    assert Path(report["path"]).exists()
     with store.session() as db:
         active = repository.active_model(db, "eeg")
         assert active.id == report["model_id"] and "calibrated" in active.name
-    listed = cli.invoke(app, ["model", "list", "--json"])
-    assert report["model_name"] in listed.stdout
+    from classifier.model import load_checkpoint
+
+    saved = load_checkpoint(report["path"])
+    assert saved["trained_on"]["calibrated"] is True
+    assert saved["metrics"]["calibration"]["arousal"] == report["metrics"]["arousal"]
+
+
+def test_a_calibration_that_does_not_beat_the_base_model_is_not_kept(
+    cli, store, demo_model, emotune_home
+) -> None:
+    # The demo model already knows these SYNTHETIC moods: calibration cannot beat it.
+    _store_rated_session(store, emotune_home)
+    before = _models_on_disk(emotune_home)
+    result = cli.invoke(app, ["model", "calibrate"])
+    assert result.exit_code == 0, result.output
+    assert "kept demo-synthetic-tsception" in result.stdout
+    assert "more tracks" in result.stdout and "--force" in result.stdout
+    assert _models_on_disk(emotune_home) == before
+    with store.session() as db:
+        assert repository.active_model(db, "eeg").name == "demo-synthetic-tsception"
+        assert len(repository.list_models(db, kind="eeg")) == 1
+    forced = cli.invoke(app, ["model", "calibrate", "--force", "--json"])
+    report = json.loads(forced.stdout)
+    assert report["activated"] and not report["beats_base_and_majority"]
+    assert Path(report["path"]).exists()
+
+
+def test_too_few_or_one_sided_ratings_say_what_to_rate_and_write_nothing(
+    cli, store, seeded_untrained_model, emotune_home
+) -> None:
+    _store_rated_session(store, emotune_home, rated=[("happy", 5, 4)])
+    before = _models_on_disk(emotune_home)
+    result = cli.invoke(app, ["model", "calibrate"])
+    assert result.exit_code == 1
+    line = result.stderr.strip()
+    assert "\n" not in line and "at least 2 tracks" in line
+    assert "calm and sad and tense" in line and "more tracks" in line
+    assert _models_on_disk(emotune_home) == before
+
+
+def test_one_sided_ratings_on_every_dimension_are_refused(
+    cli, store, seeded_untrained_model, emotune_home
+) -> None:
+    _store_rated_session(store, emotune_home, rated=[("happy", 5, 4), ("happy", 4, 5)])
+    result = cli.invoke(app, ["model", "calibrate"])
+    assert result.exit_code == 1
+    assert "one class to learn" in result.stderr and "calm and sad and tense" in result.stderr
 
 
 def test_calibrate_without_ratings_says_what_to_do(cli, store, demo_model) -> None:
