@@ -142,7 +142,12 @@ def train(
 
 def evaluate(
     protocol: Annotated[
-        str, typer.Option("--protocol", help="loso | trials | groupby-trial (torcheeg's).")
+        str,
+        typer.Option(
+            "--protocol",
+            help="loso | trials | groupby-trial (torcheeg's) | calibration (the new-wearer "
+            "path: generic model, then n rated trials of each subject).",
+        ),
     ] = "loso",
     dreamer: DreamerOpt = None,
     recordings: RecordingsOpt = None,
@@ -159,22 +164,44 @@ def evaluate(
     stride: StrideOpt = None,
     line_noise: LineOpt = None,
     plot: Annotated[
-        Path | None, typer.Option("--plot", help="Where to write the confusion-matrix PNG.")
+        Path | None,
+        typer.Option(
+            "--plot", help="Where to write the PNG (confusion matrix; calibration: learning curve)."
+        ),
     ] = None,
+    max_rated: Annotated[
+        int,
+        typer.Option("--max-rated", min=1, help="calibration: n = 1 .. this many rated trials."),
+    ] = 4,
+    draws: Annotated[
+        int, typer.Option("--draws", min=1, help="calibration: random draws of rated trials per n.")
+    ] = 3,
+    calibration_epochs: Annotated[
+        int, typer.Option("--calibration-epochs", min=1, help="calibration: fine-tuning epochs.")
+    ] = 8,
     as_json: JsonOpt = False,
 ) -> None:
     """Cross-validate TSCeption: per dimension and fold accuracy beside the majority-class rate.
 
+    --protocol calibration measures the new-wearer path: per subject, a generic model
+    trained on the others, then fine-tuned on n rated trials of this subject and scored on
+    the subject's other trials (trial-level accuracy, one decision per trial as a tag).
+
     Example: emotune model evaluate --recordings ~/muse --labels ~/muse/l.csv --protocol loso
+
+    Example: emotune model evaluate --recordings ~/muse --labels ~/muse/l.csv
+    --protocol calibration --max-rated 3 --json
     """
     from app.jobs import training as jobs
     from classifier.evaluation import PROTOCOLS
     from classifier.training import TrainConfig
 
-    if protocol not in PROTOCOLS:
+    if protocol not in (*PROTOCOLS, "calibration"):
         from app.errors import ConfigError
 
-        raise ConfigError(f"unknown protocol {protocol!r}; choose one of {', '.join(PROTOCOLS)}")
+        raise ConfigError(
+            f"unknown protocol {protocol!r}; choose one of {', '.join(PROTOCOLS)}, calibration"
+        )
     source = _source(dreamer, recordings, labels, rate, stride, line_noise)
     config = TrainConfig(
         max_epochs=epochs,
@@ -194,14 +221,53 @@ def evaluate(
         def on_fold(i: int, n: int) -> None:
             bar.update(task, total=n, completed=i, description=f"{protocol}: fold {i + 1}/{n}")
 
+        def on_step(text: str) -> None:
+            bar.update(task, description=text)
+
         report = jobs.evaluate(
             settings(), source, config, protocol=protocol, folds=folds, plot_path=plot,
-            on_fold=on_fold,
+            on_fold=on_fold, max_rated=max_rated, draws=draws,
+            calibration_epochs=calibration_epochs, on_step=on_step,
         )  # fmt: skip
     if as_json:
         print_json(report)
         return
+    if protocol == "calibration":
+        _print_curve(report)
+        return
     _print_report(report)
+
+
+def _print_curve(report: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    synthetic = " (SYNTHETIC data)" if report.get("synthetic") else ""
+    console.print(f"protocol calibration{synthetic}: {report['note']}")
+    console.print(
+        f"{report['n_windows']} windows, {report['rejected_share']:.1%} rejected by the quality "
+        f"check; alignment {report['alignment']}; {report['draws']} draws per n"
+    )
+    for entry in report["subjects"]:
+        if "skipped" in entry:
+            console.print(f"{entry['subject']}: skipped ({entry['skipped']})")
+    for dim, points in report["pooled"].items():
+        table = Table(
+            "rated n", "subjects", "calibrated", "generic", "majority", "worst subject",
+            "window bal. acc. cal/gen", title=f"{dim}: trial-level accuracy on the other trials",
+        )  # fmt: skip
+        for p in points:
+            table.add_row(
+                str(p["n"]),
+                str(p["subjects"]),
+                f"{p['calibrated_trial_accuracy']:.1%}",
+                f"{p['generic_trial_accuracy']:.1%}",
+                f"{p['majority_rate']:.1%}",
+                f"{p['worst_subject']} {p['worst_calibrated_trial_accuracy']:.0%}",
+                f"{p['calibrated_window_balanced_accuracy']:.1%} / "
+                f"{p['generic_window_balanced_accuracy']:.1%}",
+            )
+        console.print(table)
+    console.print(f"learning curve: {report['learning_curve_png']}")
 
 
 def _print_report(report: dict[str, Any]) -> None:

@@ -150,17 +150,37 @@ def evaluate(
     folds: int = 5,
     plot_path: Path | None = None,
     on_fold: Callable[[int, int], None] | None = None,
+    max_rated: int = 4,
+    draws: int = 3,
+    calibration_epochs: int = 8,
+    on_step: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """Cross-validate TSCeption on `source` under `protocol`; the report dict (see evaluation)."""
+    """Cross-validate TSCeption on `source` under `protocol`; the report dict (see evaluation).
+
+    protocol "calibration" runs the new-wearer path (classifier.new_wearer) for n = 1 ..
+    max_rated rated trials, `draws` random draws each, and draws its learning curve.
+    """
     from classifier.evaluation import evaluate as run_evaluation
 
     ws = source.load()
+    kind = "learning-curve" if protocol == "calibration" else "confusion"
     if plot_path is None:
         plot_path = (
-            cfg.data_dir
-            / "evaluations"
-            / f"confusion-{protocol}-{time.strftime('%Y%m%d-%H%M%S')}.png"
+            cfg.data_dir / "evaluations" / f"{kind}-{protocol}-{time.strftime('%Y%m%d-%H%M%S')}.png"
         )
+    if protocol == "calibration":
+        from classifier.new_wearer import new_wearer_curve, plot_curve
+
+        report = new_wearer_curve(
+            ws,
+            train_config,
+            n_values=range(1, max_rated + 1),
+            draws=draws,
+            calibration_epochs=calibration_epochs,
+            on_step=on_step,
+        )
+        report["learning_curve_png"] = str(plot_curve(report, plot_path))
+        return report
     return run_evaluation(ws, protocol, train_config, k=folds, plot_path=plot_path, on_fold=on_fold)
 
 

@@ -201,7 +201,9 @@ def test_bad_training_input_is_one_line_on_the_cli(cli: CliRunner, tmp_path: Pat
     assert code == 1 and "unknown protocol" in err
 
 
-def test_fine_tune_reports_held_out_tracks_and_writes_a_checkpoint(tmp_path: Path) -> None:
+def test_fine_tune_scores_every_track_held_out_and_keeps_only_a_better_model(
+    tmp_path: Path,
+) -> None:
     segments = []
     for i, mood in enumerate(["happy", "sad", "calm", "tense", "happy", "sad", "calm", "tense"]):
         x = synthetic_muse_eeg(8, mood, seed=100 + i, subject=42)
@@ -217,16 +219,30 @@ def test_fine_tune_reports_held_out_tracks_and_writes_a_checkpoint(tmp_path: Pat
                 group=f"track-{i}",
             )  # fmt: skip
         )
-    config = TrainConfig(max_epochs=2, lr=3e-4, patience=2, progress=False)
-    result = fine_tune(DEMO_CHECKPOINT, segments, tmp_path / "calibrated.pt", config=config)
-    assert len(result.held_out) == 2
-    assert result.metrics["protocol"] == "held-out tracks"
+    config = TrainConfig(max_epochs=2, lr=3e-4, val_fraction=0.0, progress=False)
+    out = tmp_path / "calibrated.pt"
+    result = fine_tune(DEMO_CHECKPOINT, segments, out, config=config)
+    assert result.metrics["protocol"].startswith("leave-one-track-out over 8 rated tracks")
     for dim in ("valence", "arousal"):
         figures = result.metrics[dim]
-        assert {"accuracy", "majority_rate", "base_accuracy"} <= set(figures)
-    calibrated = Predictor.load(result.path)
+        assert figures["tracks"] == 8 and figures["majority_rate"] == 0.5
+        assert {"track_accuracy", "base_track_accuracy", "track_accuracy_95ci", "ece"} <= set(
+            figures
+        )
+    # Kept only when it beats the base model and the majority on every dimension.
+    beats = all(
+        result.metrics[d]["track_accuracy"]
+        > max(result.metrics[d]["base_track_accuracy"], result.metrics[d]["majority_rate"])
+        for d in ("valence", "arousal")
+    )
+    assert result.beats_base_and_majority == beats
+    assert (result.path is not None) == beats and out.exists() == beats
+    forced = fine_tune(DEMO_CHECKPOINT, segments, out, config=config, force=True)
+    assert forced.path == out and out.exists()
+    calibrated = Predictor.load(out)
     assert calibrated.checkpoint["trained_on"]["calibrated"] is True
     assert calibrated.model_name == "demo-synthetic-tsception-calibrated"
+    assert len(calibrated.checkpoint["temperature"]) == 2
 
 
 def test_an_unusable_accelerator_is_a_one_line_error_and_determinism_is_restored() -> None:

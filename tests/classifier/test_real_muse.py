@@ -1,0 +1,132 @@
+"""The real-data paths on real Muse 2 recordings of 4 people (eyes open / closed rest).
+
+The recordings are cut into track-sized muselsl CSVs as a user would bring them: unequal
+numbers of tracks per class, a Bluetooth drop inside a track, a file too short for a
+window, one wearer whose contact fails the quality check most of the time. The labels
+(eyes closed = arousal 1, eyes open = arousal 5) are a physiological proxy, not emotion.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from app.cli.main import app
+from classifier.datasets import load_recordings
+from classifier.evaluation import evaluate
+from classifier.training import TrainConfig, validation_split
+from tests.real_muse import SUBJECTS, write_user_recordings
+
+
+@pytest.fixture(scope="module")
+def user_recordings(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("muse-eyes-open-closed")
+    return write_user_recordings(folder)
+
+
+def test_real_recordings_load_with_gaps_short_files_and_poor_contact(user_recordings) -> None:
+    ws = load_recordings(user_recordings.parent, user_recordings)
+    assert ws.notes == ["short.csv: shorter than one 4 s window, skipped"]
+    assert set(ws.subject) == set(SUBJECTS) and not ws.synthetic
+    # The 2 s drop inside each subject's second eyes-closed track: no window spans it, so
+    # that track has fewer windows than the third, which is as long without the drop.
+    for subject in SUBJECTS:
+        with_gap = (ws.trial == f"{subject}/{subject}_EC_track2.csv").sum()
+        without = (ws.trial == f"{subject}/{subject}_EC_track3.csv").sum()
+        assert with_gap <= without - 2
+    rejected = {s: ws.rejected[ws.subject == s].mean() for s in SUBJECTS}
+    assert rejected["A2_03"] > 0.5 > rejected["A2_05"]  # the poor-contact wearer
+
+
+def test_wearer_alignment_takes_out_each_heads_scale(user_recordings) -> None:
+    ws = load_recordings(user_recordings.parent, user_recordings)
+    clean = ~ws.rejected
+
+    def channel_std(data: np.ndarray, subject: str) -> np.ndarray:
+        return data[(ws.subject == subject) & clean].std(axis=(0, 2))
+
+    raw = np.array([channel_std(ws.data, s) for s in SUBJECTS])  # [subject, channel] µV
+    assert (raw.max(axis=0) / raw.min(axis=0)).max() > 1.8  # heads differ in scale
+    aligned = ws.aligned("wearer-zscore")
+    assert aligned.alignment == "wearer-zscore" and ws.alignment == "none"
+    scaled = np.array([channel_std(aligned.data, s) for s in SUBJECTS])
+    assert scaled == pytest.approx(np.ones_like(scaled), abs=0.02)
+    # Alignment is per subject: a subject's windows do not depend on anyone else's.
+    alone = ws.subset(np.flatnonzero(ws.subject == "A2_05")).aligned("wearer-zscore")
+    np.testing.assert_allclose(alone.data, aligned.data[ws.subject == "A2_05"], atol=1e-5)
+
+
+def test_validation_holds_out_whole_trials_of_every_class(user_recordings) -> None:
+    ws = load_recordings(user_recordings.parent, user_recordings)
+    ws = ws.subset(np.flatnonzero(~ws.rejected & (ws.subject != "A2_03")))
+    for seed in range(20):  # 3 subjects x 5 tracks: whole trials, stratified
+        train, val = validation_split(ws, 0.2, seed)
+        assert not set(ws.trial[train]) & set(ws.trial[val])
+        for side in (train, val):
+            assert set(ws.arousal[side]) == {1.0, 5.0}
+
+
+def test_loso_reports_a_fold_with_one_class_instead_of_crashing(user_recordings) -> None:
+    # Two wearers have eyes-closed takes only: the fold that holds out the third trains on
+    # one class. That fold is reported; the other folds are scored.
+    ws = load_recordings(user_recordings.parent, user_recordings)
+    only_closed = np.isin(ws.subject, ["A1_07", "B_06"]) & (ws.arousal == 5.0)
+    keep = ~only_closed & (ws.subject != "A2_03")
+    report = evaluate(ws.subset(np.flatnonzero(keep)), "loso", TrainConfig(max_epochs=1))
+    assert [f["held_out"] for f in report["skipped_folds"]] == [["A2_05"]]
+    assert "one class to learn" in report["skipped_folds"][0]["skipped"]
+    assert [f["held_out"] for f in report["arousal"]["folds"]] == [["A1_07"], ["B_06"]]
+    assert 0.0 <= report["arousal"]["ece"] <= 1.0
+
+
+def run(cli: CliRunner, *args: str) -> tuple[int, str, str]:
+    result = cli.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_calibration_protocol_on_real_recordings_through_the_cli(
+    cli: CliRunner, user_recordings: Path, tmp_path: Path
+) -> None:
+    code, out, err = run(
+        cli, "model", "evaluate", "--recordings", str(user_recordings.parent),
+        "--labels", str(user_recordings), "--protocol", "calibration", "--max-rated", "2",
+        "--draws", "2", "--epochs", "2", "--calibration-epochs", "2",
+        "--plot", str(tmp_path / "curve.png"), "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["protocol"] == "calibration" and report["alignment"] == "wearer-zscore"
+    assert {e["subject"] for e in report["subjects"]} == set(SUBJECTS)
+    assert "valence" not in report["pooled"]  # blank in labels.csv: neither trained nor scored
+    points = report["pooled"]["arousal"]
+    assert [p["n"] for p in points] == [1, 2]
+    one, two = points
+    # One rated track holds one class: nothing to fine-tune on, so the generic model answers.
+    assert one["fine_tuned_draws"] == 0
+    assert one["calibrated_trial_accuracy"] == one["generic_trial_accuracy"]
+    assert two["fine_tuned_draws"] > 0  # one track of each class
+    for p in points:
+        for key in ("calibrated_trial_accuracy", "generic_trial_accuracy", "majority_rate"):
+            assert 0.0 <= p[key] <= 1.0
+        assert p["worst_calibrated_trial_accuracy"] <= p["calibrated_trial_accuracy"]
+        assert p["worst_subject"] in SUBJECTS
+    for entry in report["subjects"]:
+        for point in entry.get("curve", {}).get("arousal", []):
+            assert point["test_trials"] == entry["clean_trials"] - point["n"]
+    assert (tmp_path / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_calibration_protocol_refuses_one_trial_per_subject(cli, tmp_path: Path) -> None:
+    labels = write_user_recordings(
+        tmp_path / "rec", subjects=("A2_05", "A1_07"), tracks={"EC": 1}, short_file=False
+    )
+    code, _, err = run(
+        cli, "model", "evaluate", "--recordings", str(labels.parent), "--labels", str(labels),
+        "--protocol", "calibration",
+    )  # fmt: skip
+    assert code == 1 and "\n" not in err.strip()
+    assert "every subject in the labels file has one trial" in err and "record 2+" in err
