@@ -194,8 +194,13 @@ class LiveClassifier:
         When the stream has stopped (connected=False) its last sample is final: no guard,
         so no window is left out.
         """
-        guard = self.edge_guard_s if connected else 0.0
-        if not len(self.stamps) or self.stamps[-1] - self.last_window_end < self.stride_s + guard:
+        if not len(self.stamps):
+            return []
+        # While connected, a window waits until edge_guard_s of signal follows it (the filter's
+        # edge). The newest sample covers time up to its stamp + 1/rate. Once the stream has
+        # stopped, every whole window the buffer holds is final, whatever the stamps' jitter.
+        newest = self.stamps[-1] + 1.0 / self.rate_hz - self.edge_guard_s if connected else np.inf
+        if newest - self.last_window_end < self.stride_s:
             return []
         windows = recording_windows(
             self.samples,
@@ -207,7 +212,6 @@ class LiveClassifier:
             stride_s=self.stride_s,
             line_noise_hz=self.line_noise_hz,
         )
-        newest = self.stamps[-1] - guard
         new = []
         for i, end in enumerate(windows.end_times):
             if self.last_window_end + 0.5 * self.stride_s < end <= newest:

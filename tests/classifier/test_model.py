@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import io
 import logging
-import pickle
+import re
 from pathlib import Path
 
 import numpy as np
@@ -113,7 +112,6 @@ def test_a_corrupted_or_foreign_checkpoint_is_refused(tmp_path: Path) -> None:
         Predictor.load(tmp_path / "other.pt")
     with pytest.raises(ClassifierError, match="does not exist"):
         Predictor.load(tmp_path / "missing.pt")
-    assert pickle is not None and io is not None
 
 
 def test_a_mismatched_montage_or_rate_is_refused(tmp_path: Path) -> None:
@@ -154,12 +152,85 @@ def test_classify_recording_keeps_every_window_and_is_deterministic(tmp_path: Pa
     assert again == results
 
 
-def test_live_use_on_the_last_8_seconds_gives_the_same_windows_as_batch(tmp_path: Path) -> None:
-    p = Predictor.load(tiny_checkpoint(tmp_path / "m.pt"))
-    x = synthetic_muse_eeg(8, "calm", seed=2)
-    ts = 50.0 + np.arange(len(x)) / 256
-    results = classify_recording(p, x, ts, MUSELSL_CHANNELS, 256.0)
-    assert [round(r.start_time - 50.0, 6) for r in results] == [0.0, 1.0, 2.0, 3.0, 4.0]
+def aligned_checkpoint(path: Path) -> Path:
+    """A seeded, untrained TSCeption that aligns each wearer (classifier.alignment)."""
+    import torch
+
+    from classifier.model import build_tsception, make_checkpoint, save_checkpoint
+
+    torch.manual_seed(0)
+    ckpt = make_checkpoint(
+        state_dict=build_tsception(4).state_dict(),
+        model_name="aligned-untrained-test-model",
+        channels=MUSE_MODEL_CHANNELS,
+        norm_mean=np.zeros(4),
+        norm_std=np.ones(4),
+        trained_on={"data": "nothing: seeded random weights for tests"},
+        alignment="wearer-zscore",
+        temperature=[1.5, 0.8],
+    )
+    return save_checkpoint(ckpt, path)
+
+
+@pytest.mark.parametrize("seconds", [8.0, 40.0])
+def test_the_live_path_gives_the_batch_windows_and_probabilities(
+    tmp_path: Path, seconds: float
+) -> None:
+    # Real Muse 2 EEG (eyes open, good contact), fed to the listener's own classifier in
+    # muselsl's chunks of 12 samples, a tick every 5 chunks, then the stream stops.
+    from classifier.datasets import read_muselsl_csv
+    from classifier.pipeline import LiveClassifier
+    from tests.real_muse import take_lines
+
+    p = Predictor.load(aligned_checkpoint(tmp_path / "aligned.pt"))
+    header, lines = take_lines("A2_05", "EO")
+    csv = tmp_path / "take.csv"
+    csv.write_text("\n".join([header, *lines[: int(seconds * 256)]]) + "\n")
+    x, ts, labels = read_muselsl_csv(csv)
+    batch_alignment = p.new_alignment()
+    batch = classify_recording(p, x, ts, labels, 256.0, alignment=batch_alignment)
+    live = LiveClassifier(p, labels, 256.0)
+    windows = []
+    for chunk, i in enumerate(range(0, len(x), 12)):
+        live.push(x[i : i + 12], ts[i : i + 12])
+        if chunk % 5 == 0:
+            windows += live.tick()
+    windows += live.tick(connected=False)  # the last whole window is not lost
+    assert len(windows) == len(batch) == int(seconds) - 3
+    # Same windows (stamps jitter by well under a sample period), same verdicts.
+    np.testing.assert_allclose(
+        [w.start_time for w in windows], [w.start_time for w in batch], atol=2e-3
+    )
+
+    def verdict(w: WindowResult) -> str:  # the reason without its µV figure
+        return re.sub(r"\d+ µV", "N µV", w.reject_reason or "kept")
+
+    assert [verdict(w) for w in windows] == [verdict(w) for w in batch]
+    # Same probabilities: only the band-pass's edge on the short live buffer differs.
+    live_p = np.array([[w.p_valence, w.p_arousal] for w in windows], dtype=float)
+    batch_p = np.array([[w.p_valence, w.p_arousal] for w in batch], dtype=float)
+    np.testing.assert_allclose(live_p, batch_p, atol=2e-3)
+    # The wearer statistics grew window by window alike, and are what a session stores.
+    live_json, batch_json = live.alignment.to_json(), batch_alignment.to_json()
+    assert live_json["windows"] == batch_json["windows"] > 0
+    np.testing.assert_allclose(live_json["std_uv"], batch_json["std_uv"], rtol=1e-2)
+
+
+def test_an_aligned_model_answers_the_same_whatever_the_wearers_scale(tmp_path: Path) -> None:
+    p = Predictor.load(aligned_checkpoint(tmp_path / "aligned.pt"))
+    x = synthetic_muse_eeg(12, "happy", seed=1)
+    ts = np.arange(len(x)) / 256
+    quiet = classify_recording(p, x, ts, MUSELSL_CHANNELS, 256.0)
+    loud = classify_recording(p, 3.0 * x, ts, MUSELSL_CHANNELS, 256.0)
+    kept = [i for i, w in enumerate(quiet) if not w.rejected and not loud[i].rejected]
+    assert kept
+    assert [loud[i].p_valence for i in kept] == pytest.approx(
+        [quiet[i].p_valence for i in kept], abs=1e-4
+    )
+    unaligned = Predictor.load(tiny_checkpoint(tmp_path / "m.pt"))
+    a = classify_recording(unaligned, x, ts, MUSELSL_CHANNELS, 256.0)
+    b = classify_recording(unaligned, 3.0 * x, ts, MUSELSL_CHANNELS, 256.0)
+    assert any(abs(a[i].p_valence - b[i].p_valence) > 1e-3 for i in kept)
 
 
 @pytest.mark.parametrize("mood", list(MOODS))

@@ -98,3 +98,39 @@ def test_track_and_time_parsing() -> None:
     assert np.isclose(parse_start("2026-11-24T20:15:00"), parse_start("2026-11-24T20:15:00Z"))
     with pytest.raises(ConfigError, match="ISO"):
         parse_start("yesterday")
+
+
+def test_an_aligned_model_stores_the_wearer_statistics_and_reclassify_reproduces_them(
+    cli, store, emotune_home, tmp_path
+) -> None:
+    # Real Muse 2 EEG (eyes closed, good contact) imported with a model that aligns wearers.
+    from app.db import repository
+    from tests.classifier.test_model import aligned_checkpoint
+    from tests.real_muse import take_lines
+
+    path = aligned_checkpoint(emotune_home / "models" / "aligned.pt")
+    with store.session() as db:
+        repository.register_model(db, name="aligned", kind="eeg", path=str(path), activate=True)
+    header, lines = take_lines("A2_05", "EC")
+    csv = tmp_path / "eyes-closed.csv"
+    csv.write_text("\n".join([header, *lines[: 30 * 256]]) + "\n")
+    start = float(lines[0].split(",")[0])
+    result = cli.invoke(app, ["import-recording", str(csv), "--track", TRACK,
+                              "--start", _iso(start), "--json"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+
+    def stored() -> tuple[dict, list[tuple[float, float]]]:
+        with store.session() as db:
+            alignment = db.scalar(select(ListeningSession)).alignment
+            probs = db.execute(
+                select(WindowPrediction.p_valence, WindowPrediction.p_arousal).order_by(
+                    WindowPrediction.start_time
+                )
+            ).all()
+        return alignment, [tuple(p) for p in probs]
+
+    alignment, probs = stored()
+    assert alignment["kind"] == "wearer-zscore" and alignment["windows"] == 27
+    assert all(5.0 < s < 60.0 for s in alignment["std_uv"])  # µV of this head, per channel
+    assert cli.invoke(app, ["reclassify", "--session", "1"]).exit_code == 0
+    assert stored() == (alignment, probs)
