@@ -25,6 +25,7 @@ class WindowProbs:
     p_arousal: float
     confidence: float
     rejected: bool = False
+    model_id: int | None = None  # the model that produced it (what the tag's basis rests on)
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,9 @@ class TagResult:
     n_windows: int
     n_listens: int
     source: str  # "eeg" | "self"
+    # What the tag rests on ("self", "calibrated", "generic", "synthetic"); the store fills
+    # it in (repository.recompute_track_tag), since it depends on the registered models.
+    basis: str | None = None
 
 
 def window_confidence(p_valence: float, p_arousal: float) -> float:
@@ -59,6 +63,18 @@ def _weighted_mean(values: Sequence[float], weights: Sequence[float]) -> float:
     return math.fsum(v * w for v, w in zip(values, weights, strict=True)) / total
 
 
+def counted_windows(
+    windows: Iterable[WindowProbs], min_windows_per_listen: int = 1
+) -> list[WindowProbs]:
+    """The windows an EEG tag is made of: valid (not rejected, finite) ones of listens that
+    have at least `min_windows_per_listen` of them."""
+    valid = [w for w in windows if not w.rejected and _finite(w)]
+    per_listen: dict[int, int] = {}
+    for w in valid:
+        per_listen[w.listen_id] = per_listen.get(w.listen_id, 0) + 1
+    return [w for w in valid if per_listen[w.listen_id] >= min_windows_per_listen]
+
+
 def aggregate_track(
     windows: Iterable[WindowProbs],
     ratings: Iterable[Rating] = (),
@@ -71,12 +87,8 @@ def aggregate_track(
     (not rejected) windows. If any self-rating exists, the tag comes from the
     ratings alone (source "self"), with the EEG window count kept for context.
     """
-    valid = [w for w in windows if not w.rejected and _finite(w)]
-    per_listen: dict[int, int] = {}
-    for w in valid:
-        per_listen[w.listen_id] = per_listen.get(w.listen_id, 0) + 1
-    counted = {lid for lid, n in per_listen.items() if n >= min_windows_per_listen}
-    valid = [w for w in valid if w.listen_id in counted]
+    valid = counted_windows(windows, min_windows_per_listen)
+    counted = {w.listen_id for w in valid}
 
     ratings = list(ratings)
     if ratings:

@@ -8,11 +8,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db.models import Listen, Track, TrackTag, WindowPrediction
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 EMOTION_LABEL_POSITIONS = {
     "happy": (0.75, 0.75),
@@ -21,6 +25,7 @@ EMOTION_LABEL_POSITIONS = {
     "tense": (0.25, 0.75),
 }
 QUADRANT_COLOURS = {"happy": "#f2b705", "calm": "#2a9d8f", "sad": "#3a5a98", "tense": "#d1495b"}
+SYNTHETIC_LABEL = "SYNTHETIC-trained model"
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,7 @@ class TrackPoint:
     arousal: float
     quadrant: str
     confidence: float
+    basis: str = "generic"  # what the tag rests on; "synthetic" is drawn hollow
 
 
 @dataclass(frozen=True)
@@ -45,7 +51,14 @@ class TrackTimeline:
 def track_points(db: Session) -> list[TrackPoint]:
     rows = db.execute(select(Track, TrackTag).join(TrackTag, TrackTag.track_id == Track.id)).all()
     return [
-        TrackPoint(t.name or t.spotify_id, tag.valence, tag.arousal, tag.quadrant, tag.confidence)
+        TrackPoint(
+            t.name or t.spotify_id,
+            tag.valence,
+            tag.arousal,
+            tag.quadrant,
+            tag.confidence,
+            tag.basis or "generic",
+        )
         for t, tag in rows
     ]
 
@@ -99,6 +112,11 @@ def _pyplot():  # type: ignore[no-untyped-def]
 
 def draw_mood_map(points: Sequence[TrackPoint], path: Path, *, title: str = "") -> Path:
     """Tracks on the valence-arousal plane (probability of high), coloured by quadrant."""
+    return _save(mood_map_figure(points, title=title), _pyplot(), path)
+
+
+def mood_map_figure(points: Sequence[TrackPoint], *, title: str = "") -> Figure:
+    """The mood map as a matplotlib figure; tags from a SYNTHETIC-trained model are hollow."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 7), dpi=110)
     ax.axhline(0.5, color="#999", lw=0.8)
@@ -116,17 +134,22 @@ def draw_mood_map(points: Sequence[TrackPoint], path: Path, *, title: str = "") 
             alpha=0.35,
         )
     stacked: dict[tuple[int, int], int] = {}  # labels of points that sit together are stacked
+    synthetic_shown = False
     for p in points:
+        colour = QUADRANT_COLOURS[p.quadrant]
+        synthetic = p.basis == "synthetic"
         ax.scatter(
             p.valence,
             p.arousal,
             s=40 + 160 * p.confidence,
-            color=QUADRANT_COLOURS[p.quadrant],
-            alpha=0.8,
-            edgecolor="black",
-            lw=0.5,
+            # Hollow: the tag is the machinery on synthetic training data, not a reading of you.
+            facecolor="none" if synthetic else colour,
+            edgecolor=colour if synthetic else "black",
+            alpha=0.9 if synthetic else 0.8,
+            lw=1.8 if synthetic else 0.5,
             zorder=3,
         )
+        synthetic_shown = synthetic_shown or synthetic
         cell = (round(p.valence * 20), round(p.arousal * 20))
         nth = stacked.get(cell, 0)
         stacked[cell] = nth + 1
@@ -144,7 +167,10 @@ def draw_mood_map(points: Sequence[TrackPoint], path: Path, *, title: str = "") 
     ax.set_xlabel("valence: p(high)")
     ax.set_ylabel("arousal: p(high)")
     ax.set_title(title or f"Mood map: {len(points)} tagged tracks (marker size = confidence)")
-    return _save(fig, plt, path)
+    if synthetic_shown:  # a grey hollow marker stands for all of them, whatever the quadrant
+        ax.scatter([], [], s=90, facecolor="none", edgecolor="#555", lw=1.8, label=SYNTHETIC_LABEL)
+        ax.legend(loc="lower right", fontsize=8)
+    return fig
 
 
 def draw_timelines(timelines: Sequence[TrackTimeline], path: Path, *, title: str = "") -> Path:

@@ -21,8 +21,10 @@ def add_listen_with_windows(
     rejected: Collection[int] = (),
     *,
     started_at: float = T0,
+    model_id: int | None = None,
 ) -> Listen:
-    """One session with one listen of `track_id` holding one window per (p_valence, p_arousal)."""
+    """One session with one listen of `track_id` holding one window per (p_valence, p_arousal),
+    each made by the registered model `model_id` (None: no model recorded)."""
     session = ListeningSession(started_at=started_at)
     db.add(session)
     db.flush()
@@ -41,14 +43,19 @@ def add_listen_with_windows(
                 confidence=window_confidence(pv, pa),
                 rejected=i in rejected,
                 reject_reason="blink on AF7" if i in rejected else None,
+                model_id=model_id,
             )
         )
     db.flush()
     return listen
 
 
-def save_seeded_untrained_checkpoint(path: Path, model_name: str) -> Path:
+def save_seeded_untrained_checkpoint(
+    path: Path, model_name: str, trained_on: dict[str, Any] | None = None
+) -> Path:
     """A real TSCeption checkpoint with seeded random weights (Muse montage), saved at `path`.
+
+    `trained_on` replaces the checkpoint's default description (e.g. {"synthetic": True}).
 
     Untrained: good for testing plumbing (windows, placement, storage, loading), not accuracy.
     """
@@ -65,6 +72,6 @@ def save_seeded_untrained_checkpoint(path: Path, model_name: str) -> Path:
         channels=MUSE_MODEL_CHANNELS,
         norm_mean=np.zeros(4),
         norm_std=np.full(4, 20.0),
-        trained_on={"data": "nothing: seeded random weights for tests"},
+        trained_on=trained_on or {"data": "nothing: seeded random weights for tests"},
     )
     return save_checkpoint(checkpoint, path)

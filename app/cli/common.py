@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
+import typer
 from rich.console import Console
 
 from app.config import Settings, load_settings
@@ -34,3 +35,22 @@ def print_json(value: Any) -> None:
     """One JSON document on stdout (what scripts read)."""
     sys.stdout.write(json.dumps(value, indent=None, sort_keys=False, default=str) + "\n")
     sys.stdout.flush()
+
+
+# sync, sort and queue share it: synthetic-trained tags stay out of real playlists by default.
+IncludeSyntheticOpt = Annotated[
+    bool,
+    typer.Option(
+        "--include-synthetic",
+        help="Also use tags from a model trained on SYNTHETIC EEG (left out by default: "
+        "they show the machinery, not what you felt).",
+    ),
+]
+
+
+def say_left_out_synthetic(n: int, *, as_json: bool) -> None:
+    """One line on how many synthetic-basis tags were left out (stderr when JSON owns stdout)."""
+    if n:
+        from app.jobs.synthetic import left_out_line
+
+        (err_console if as_json else console).print(left_out_line(n), markup=False)

@@ -75,11 +75,12 @@ def main(
 
 
 def _register() -> None:
-    from app.cli import db, demo, doctor, headset, init_cmd, listen, plot, tracks
+    from app.cli import db, demo, doctor, headset, init_cmd, listen, plot, rate, tracks
 
     for module in (init_cmd, doctor, tracks):
         module.register(app)
     listen.register(app)
+    rate.register(app)
     headset.register(app)
     plot.register(app)
     demo.register(app)

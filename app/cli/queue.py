@@ -8,7 +8,13 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from app.cli.common import console, print_json, settings
+from app.cli.common import (
+    IncludeSyntheticOpt,
+    console,
+    print_json,
+    say_left_out_synthetic,
+    settings,
+)
 from app.emotions import EMOTIONS
 
 EMOTION_LIST = ", ".join(EMOTIONS)
@@ -39,9 +45,12 @@ def queue(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Pick the tracks; change nothing on Spotify.")
     ] = False,
+    include_synthetic: IncludeSyntheticOpt = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Queue tagged tracks for a mood: a named one, your current one, or a path between.
+
+    Tags from a model trained on SYNTHETIC EEG are left out unless --include-synthetic.
 
     Example: emotune queue --mood calm --count 5 --play
     """
@@ -84,7 +93,9 @@ def queue(
         only_emotion=mood,
         play=play,
         dry_run=dry_run,
+        include_synthetic=include_synthetic,
     )
+    say_left_out_synthetic(result["left_out_synthetic"], as_json=as_json)
     if as_json:
         print_json(result)
         return

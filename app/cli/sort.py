@@ -6,7 +6,13 @@ from typing import Annotated
 
 import typer
 
-from app.cli.common import console, print_json, settings
+from app.cli.common import (
+    IncludeSyntheticOpt,
+    console,
+    print_json,
+    say_left_out_synthetic,
+    settings,
+)
 
 SORT_HELP = (
     "quadrant: happy, calm, sad, tense groups; valence / arousal: high to low; "
@@ -20,9 +26,12 @@ def sort(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the plan; change nothing on Spotify.")
     ] = False,
+    include_synthetic: IncludeSyntheticOpt = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Reorder a playlist you own by emotion; untagged tracks keep their order at the end.
+
+    Tags from a model trained on SYNTHETIC EEG are left out unless --include-synthetic.
 
     Example: emotune sort https://open.spotify.com/playlist/37i9dQZF1DXcBWIGoYBM5M --by arc
     """
@@ -34,7 +43,15 @@ def sort(
     if by not in SORT_KEYS:
         raise ConfigError(f"unknown --by {by!r}; choose one of {', '.join(SORT_KEYS)}")
     cfg = settings()
-    result = run_sort(cfg, client_from_settings(cfg), playlist, by=by, dry_run=dry_run)
+    result = run_sort(
+        cfg,
+        client_from_settings(cfg),
+        playlist,
+        by=by,
+        dry_run=dry_run,
+        include_synthetic=include_synthetic,
+    )
+    say_left_out_synthetic(result["left_out_synthetic"], as_json=as_json)
     if as_json:
         print_json(result)
         return

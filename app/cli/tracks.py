@@ -21,6 +21,10 @@ def tracks(
 ) -> None:
     """List tracks with their emotion, valence, arousal and confidence, best confidence first.
 
+    The basis column says what each tag rests on: self (your rating), calibrated (a model
+    fine-tuned on you), generic (a model trained on other people), SYNTHETIC (a model
+    trained on synthetic EEG only: not a reading of you) or voice.
+
     Example: emotune tracks --emotion calm --json
     """
     if emotion is not None and emotion not in EMOTIONS:
@@ -40,6 +44,8 @@ def tracks(
         console.print("no tracks yet: `emotune listen` tags tracks as you play them")
         return
     table = Table("track", "artists", "emotion", "valence", "arousal", "confidence", "listens")
+    # Never squeezed: a narrow terminal shortens names, not what a tag rests on.
+    table.add_column("basis", no_wrap=True, min_width=len("SYNTHETIC"))
     for r in rows:
         table.add_row(
             r.name or r.spotify_id,
@@ -49,8 +55,16 @@ def tracks(
             f"{r.arousal:.2f}" if r.arousal is not None else "-",
             f"{r.confidence:.2f}" if r.confidence is not None else "-",
             str(r.n_listens),
+            _basis_text(r.basis),
         )
     console.print(table)
+
+
+def _basis_text(basis: str | None) -> str:
+    if basis is None:
+        return "-"
+    # Upper case, as everywhere else: a synthetic-trained model did not read this listener.
+    return "SYNTHETIC" if basis == "synthetic" else basis
 
 
 def register(app: typer.Typer) -> None:

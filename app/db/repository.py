@@ -6,14 +6,15 @@ the caller decides the unit of work. No SQL is built from strings.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from app.aggregation import Rating, TagResult, WindowProbs, aggregate_track
+from app.aggregation import Rating, TagResult, WindowProbs, aggregate_track, counted_windows
 from app.db.models import (
     Listen,
     Model,
@@ -75,6 +76,7 @@ class TaggedTrack:
     n_windows: int
     n_listens: int
     source: str | None
+    basis: str | None  # what the tag rests on: self, calibrated, generic, synthetic, voice
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -101,6 +103,7 @@ def list_tracks(db: Session, *, emotion: str | None = None) -> list[TaggedTrack]
             n_windows=tag.n_windows if tag else 0,
             n_listens=tag.n_listens if tag else 0,
             source=tag.source if tag else None,
+            basis=tag.basis if tag else None,
         )
         for t, tag in rows
     ]
@@ -109,6 +112,57 @@ def list_tracks(db: Session, *, emotion: str | None = None) -> list[TaggedTrack]
 
 
 # --- tags -------------------------------------------------------------------
+
+# Model bases from weakest to strongest: a tag made from several models' windows rests on
+# the weakest of them.
+MODEL_BASES = ("synthetic", "generic", "calibrated")
+BASIS_KEY = "basis"  # the key in `Model.metrics` that caches a model's basis
+
+
+def basis_from_trained_on(trained_on: Mapping[str, Any]) -> str:
+    """A checkpoint's basis from its `trained_on` dict."""
+    if trained_on.get("calibrated"):
+        return "calibrated"  # fine-tuned on this wearer, even from a synthetic base
+    if trained_on.get("synthetic"):
+        return "synthetic"
+    return "generic"
+
+
+def checkpoint_basis(path: str | Path) -> str | None:
+    """The basis of the checkpoint at `path`, or None when it cannot be read."""
+    if not Path(path).is_file():
+        return None  # checked first: no torch import for a file that is gone
+    from classifier.errors import ClassifierError
+    from classifier.model import load_checkpoint
+
+    try:
+        return basis_from_trained_on(load_checkpoint(path)["trained_on"])
+    except ClassifierError:
+        return None
+
+
+def model_basis(db: Session, model_id: int | None) -> str:
+    """A registered EEG model's basis: cached in its metrics, else read once from its file.
+
+    A model that is unknown or whose file cannot be read counts as "generic".
+    """
+    model = db.get(Model, model_id) if model_id is not None else None
+    if model is None:
+        return "generic"
+    cached = (model.metrics or {}).get(BASIS_KEY)
+    if cached in MODEL_BASES:
+        return str(cached)
+    basis = checkpoint_basis(model.path)
+    if basis is None:
+        return "generic"  # not cached: the file may come back
+    model.metrics = {**(model.metrics or {}), BASIS_KEY: basis}  # a new dict: JSON is not tracked
+    return basis
+
+
+def weakest_basis(bases: Iterable[str]) -> str:
+    """The weakest of model bases (synthetic < generic < calibrated); "generic" if none."""
+    ranked = sorted(bases, key=MODEL_BASES.index)
+    return ranked[0] if ranked else "generic"
 
 
 def recompute_track_tag(
@@ -126,13 +180,14 @@ def recompute_track_tag(
             WindowPrediction.p_arousal,
             WindowPrediction.confidence,
             WindowPrediction.rejected,
+            WindowPrediction.model_id,
         )
         .join(Listen, Listen.id == WindowPrediction.listen_id)
         .where(Listen.track_id == track_id)
     ).all()
     windows = [
-        WindowProbs(lid, pv, pa, conf, rejected)
-        for lid, pv, pa, conf, rejected in rows
+        WindowProbs(lid, pv, pa, conf, rejected, model_id)
+        for lid, pv, pa, conf, rejected, model_id in rows
         if pv is not None and pa is not None
     ]
     ratings = [
@@ -160,9 +215,20 @@ def recompute_track_tag(
     tag.n_windows = result.n_windows
     tag.n_listens = result.n_listens
     tag.source = result.source
+    tag.basis = _tag_basis(db, result, windows, min_windows_per_listen)
     tag.updated_at = utcnow()
     db.flush()
-    return result
+    return replace(result, basis=tag.basis)
+
+
+def _tag_basis(
+    db: Session, result: TagResult, windows: list[WindowProbs], min_windows_per_listen: int
+) -> str:
+    if result.source == "self":
+        return "self"
+    # One lookup per model, not per window: a track's windows come from a few models at most.
+    model_ids = {w.model_id for w in counted_windows(windows, min_windows_per_listen)}
+    return weakest_basis(model_basis(db, model_id) for model_id in model_ids)
 
 
 # --- models -----------------------------------------------------------------
@@ -177,8 +243,22 @@ def register_model(
     description: str = "",
     metrics: dict[str, Any] | None = None,
     activate: bool = False,
+    basis: str | None = None,
 ) -> Model:
-    model = Model(name=name, kind=kind, path=path, description=description, metrics=metrics or {})
+    """Add a model file to the registry.
+
+    An EEG model's basis ("synthetic", "generic" or "calibrated": what tags made with it
+    rest on) is cached in its metrics: `basis` when given, else read from the checkpoint's
+    `trained_on` now (an unreadable file is looked at again when a tag needs it).
+    """
+    metrics = dict(metrics or {})
+    if basis is not None and basis not in MODEL_BASES:
+        raise ValueError(f"basis must be one of {', '.join(MODEL_BASES)} (got {basis!r})")
+    if kind == "eeg":
+        basis = basis or checkpoint_basis(path)
+        if basis is not None:
+            metrics[BASIS_KEY] = basis
+    model = Model(name=name, kind=kind, path=path, description=description, metrics=metrics)
     db.add(model)
     db.flush()
     if activate:

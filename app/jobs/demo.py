@@ -183,13 +183,16 @@ def run_demo(
             simulator.kill()
             simulator.wait()
         say("sync: one playlist per emotion")
-        sync = run_sync(cfg, client)
+        # The demo model is synthetic-trained on purpose, so its tags are used here.
+        sync = run_sync(cfg, client, include_synthetic=True)
         mixed = client.create_playlist("emotune demo · mixed", "sample tracks in play order")
         client.add_items(mixed.id, [t.uri for t in tracks])
         say("sort: the mixed playlist along an arc through the valence-arousal plane")
-        result.sort = run_sort(cfg, client, mixed.id, by="arc")
+        result.sort = run_sort(cfg, client, mixed.id, by="arc", include_synthetic=True)
         say("queue --now: tracks that match the current (synthetic) mood")
-        result.queue = queue_for_mood(cfg, client, mood[0], mood[1], count=3)
+        result.queue = queue_for_mood(
+            cfg, client, mood[0], mood[1], count=3, include_synthetic=True
+        )
         names = {t.uri: t.name for t in tracks}
         for p in sync.playlists:
             items = client.playlist_items(p["playlist_id"])

@@ -75,29 +75,35 @@ def queue_for_mood(
     only_emotion: str | None = None,
     play: bool = False,
     dry_run: bool = False,
+    include_synthetic: bool = False,
 ) -> dict[str, Any]:
     """Queue (or with `play`, start playing) `count` tagged tracks matching the mood.
 
     With `toward` (an emotion), the tracks walk from the mood to that emotion;
-    `only_emotion` keeps to tracks tagged with that emotion (`--mood`).
+    `only_emotion` keeps to tracks tagged with that emotion (`--mood`). Tags resting on a
+    model trained on SYNTHETIC EEG are left out unless `include_synthetic`.
     """
     from app.db import repository
     from app.db.engine import open_store
     from app.emotions import EMOTION_CENTRES
+    from app.jobs.synthetic import leave_out_synthetic, left_out_line
     from playlists.apply import queue_tracks
     from playlists.planning import Candidate, Tag, plan_queue
 
     store = open_store(cfg.database_url)
     try:
         with store.session() as db:
-            rows = [
+            tagged = [
                 r
                 for r in repository.list_tracks(db, emotion=only_emotion)
                 if r.valence is not None and r.arousal is not None
             ]
+            rows, left_out = leave_out_synthetic(tagged, include_synthetic)
             recent = _recent_uris(db)
     finally:
         store.close()
+    if not rows and left_out:
+        raise NotFoundError(f"no tagged tracks to queue: {left_out_line(left_out)}")
     if not rows:
         raise NotFoundError(
             "no tagged tracks to queue yet: `emotune listen` tags tracks as you play"
@@ -117,6 +123,7 @@ def queue_for_mood(
         "toward": toward,
         "played": play and not dry_run,
         "dry_run": dry_run,
+        "left_out_synthetic": left_out,
         "tracks": [
             {
                 "uri": u,

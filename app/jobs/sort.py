@@ -19,11 +19,21 @@ def tags_by_uri(rows: Any) -> dict[str, Any]:
 
 
 def run_sort(
-    cfg: Settings, client: Any, playlist: str, *, by: str = "quadrant", dry_run: bool = False
+    cfg: Settings,
+    client: Any,
+    playlist: str,
+    *,
+    by: str = "quadrant",
+    dry_run: bool = False,
+    include_synthetic: bool = False,
 ) -> dict[str, Any]:
-    """Reorder `playlist` (URL, URI or id) by its tracks' tags; returns a summary."""
+    """Reorder `playlist` (URL, URI or id) by its tracks' tags; returns a summary.
+
+    Tags resting on a model trained on SYNTHETIC EEG are left out unless `include_synthetic`.
+    """
     from app.db import repository
     from app.db.engine import open_store
+    from app.jobs.synthetic import leave_out_synthetic
     from playlists.apply import sort_playlist
     from playlists.client import playlist_id_from
 
@@ -31,7 +41,8 @@ def run_sort(
     store = open_store(cfg.database_url)
     try:
         with store.session() as db:
-            tags = tags_by_uri(repository.list_tracks(db))
+            rows, left_out = leave_out_synthetic(repository.list_tracks(db), include_synthetic)
+            tags = tags_by_uri(rows)
     finally:
         store.close()
     start = client.counts.as_dict()
@@ -44,6 +55,7 @@ def run_sort(
         "tagged": sort.tagged,
         "untagged": sort.untagged,
         "dry_run": dry_run,
+        "left_out_synthetic": left_out,
         **sort.plan.as_dict(),
         "requests": {k: end[k] - start[k] for k in ("read", "write")},
     }

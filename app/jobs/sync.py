@@ -43,6 +43,7 @@ class SyncReport:
     requests: dict[str, int] = field(default_factory=dict)
     dry_run: bool = False
     run_id: int | None = None
+    left_out_synthetic: int = 0  # tags from a synthetic-trained model, not synced
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -50,6 +51,7 @@ class SyncReport:
             "requests": self.requests,
             "dry_run": self.dry_run,
             "run_id": self.run_id,
+            "left_out_synthetic": self.left_out_synthetic,
         }
 
 
@@ -74,14 +76,19 @@ def run_sync(
     *,
     dry_run: bool = False,
     min_confidence: float = 0.0,
+    include_synthetic: bool = False,
     on_playlist: Callable[[str], None] | None = None,
 ) -> SyncReport:
-    """Sync the four emotion playlists; records a `sync_runs` row unless `dry_run`."""
+    """Sync the four emotion playlists; records a `sync_runs` row unless `dry_run`.
+
+    Tags resting on a model trained on SYNTHETIC EEG are left out unless `include_synthetic`.
+    """
     from sqlalchemy import select
 
     from app.db import repository
     from app.db.engine import open_store
     from app.db.models import PlaylistLink, SyncRun, utcnow
+    from app.jobs.synthetic import is_synthetic, leave_out_synthetic
     from playlists.apply import KnownPlaylist, sync_playlist
     from playlists.errors import PlaylistsError
 
@@ -89,7 +96,9 @@ def run_sync(
     cache_path = cfg.data_dir / CACHE_FILE
     try:
         with store.session() as db:
-            desired = desired_by_emotion(repository.list_tracks(db), min_confidence)
+            rows, left_out = leave_out_synthetic(repository.list_tracks(db), include_synthetic)
+            desired = desired_by_emotion(rows, min_confidence)
+            synthetic = {r.uri for r in rows if is_synthetic(r)}  # marked in the report
             links = {
                 link.emotion: (link.playlist_id, link.snapshot_id)
                 for link in db.scalars(select(PlaylistLink))
@@ -102,7 +111,7 @@ def run_sync(
                 run_id = run.id
         cache = _load_cache(cache_path)
         start = client.counts.as_dict()
-        report = SyncReport(dry_run=dry_run, run_id=run_id)
+        report = SyncReport(dry_run=dry_run, run_id=run_id, left_out_synthetic=left_out)
         totals = {"added": 0, "removed": 0, "moved": 0}
         error: str | None = None
         try:
@@ -161,6 +170,7 @@ def run_sync(
                         "name": result.name,
                         "created": result.created,
                         "desired": len(desired[emotion]),
+                        "synthetic": sum(u in synthetic for u in desired[emotion]),
                         **plan.as_dict(),
                     }
                 )

@@ -7,9 +7,10 @@ import time
 from collections import Counter
 
 import pytest
+from sqlalchemy import select
 
 from app.cli.main import app
-from app.db.models import MoodReading
+from app.db.models import MoodReading, Track, TrackTag
 from tests.playlists.helpers import app_emulator, tag_tracks
 
 # (valence, arousal, confidence) for sample tracks 0..7: two of each quadrant
@@ -128,3 +129,48 @@ def test_queue_without_premium_or_device_is_a_clear_error(cli, store, emu) -> No
 def test_queue_needs_exactly_one_source(cli) -> None:
     result = cli.invoke(app, ["queue", "--mood", "calm", "--now"])
     assert result.exit_code == 1 and "exactly one" in result.stderr
+
+
+def mark_synthetic(store, uris: list[str]) -> None:
+    """Make these tracks' tags rest on a model trained on SYNTHETIC EEG."""
+    with store.session() as db:
+        for uri in uris:
+            track = db.scalar(select(Track).where(Track.uri == uri))
+            db.get(TrackTag, track.id).basis = "synthetic"
+
+
+def test_sort_leaves_out_synthetic_model_tags_unless_included(cli, store, emu) -> None:
+    uris = tag_tracks(store, emu, TAGS)
+    mark_synthetic(store, [uris[1], uris[5]])
+    pid = emu.make_playlist("my mix", uris)
+    plan = cli.invoke(app, ["sort", pid, "--dry-run"])
+    assert plan.exit_code == 0, plan.output
+    assert (
+        "2 tags from a model trained on SYNTHETIC EEG left out; --include-synthetic uses them"
+        in plan.stdout
+    )
+    result = cli.invoke(app, ["sort", pid, "--by", "quadrant", "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert "SYNTHETIC" in result.stderr and out["left_out_synthetic"] == 2
+    assert (out["tagged"], out["untagged"]) == (6, 2)
+    assert emu.playlist_uris(pid)[-2:] == [uris[1], uris[5]]  # untagged now: kept at the end
+    both = run_json(cli, "sort", pid, "--by", "quadrant", "--include-synthetic")
+    assert (both["tagged"], both["untagged"], both["left_out_synthetic"]) == (8, 0, 0)
+    assert set(emu.playlist_uris(pid)[:2]) == {uris[1], uris[5]}  # the happy ones lead
+
+
+def test_queue_leaves_out_synthetic_model_tags_unless_included(cli, store, emu) -> None:
+    uris = tag_tracks(store, emu, TAGS)
+    mark_synthetic(store, [uris[1], uris[5]])  # both happy tracks
+    result = cli.invoke(app, ["queue", "--mood", "happy", "--dry-run"])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        "emotune: error: no tagged tracks to queue: 2 tags from a model trained on SYNTHETIC "
+        "EEG left out; --include-synthetic uses them"
+    )
+    out = run_json(cli, "queue", "--mood", "happy", "--dry-run", "--include-synthetic")
+    assert {t["uri"] for t in out["tracks"]} == {uris[1], uris[5]}
+    assert out["left_out_synthetic"] == 0
+    calm = run_json(cli, "queue", "--mood", "calm", "--dry-run")
+    assert calm["left_out_synthetic"] == 0 and len(calm["tracks"]) == 2

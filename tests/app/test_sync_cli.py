@@ -8,8 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from app.cli.main import app
+from app.db import repository
 from app.db.models import PlaylistLink, SyncRun, TrackTag
 from playlists.client import RetryPolicy
+from tests.factories import add_listen_with_windows
 from tests.playlists.helpers import app_emulator, tag_tracks
 
 # (valence, arousal, confidence): 3 happy, 2 calm, 1 sad, 0 tense
@@ -133,3 +135,44 @@ def test_sync_without_login_says_run_login(cli, monkeypatch) -> None:
     monkeypatch.setenv("EMOTUNE_SPOTIFY_URL", "http://127.0.0.1:9")
     result = cli.invoke(app, ["sync"])
     assert result.exit_code == 1 and "emotune login" in result.stderr
+
+
+def tag_with_demo_model(cli, store, emu, ids: list[str]) -> list[str]:
+    """Tag sample tracks `ids` happy from windows of the bundled SYNTHETIC demo model."""
+    added = cli.invoke(app, ["model", "add", "--demo", "--no-use", "--json"])
+    assert added.exit_code == 0, added.output
+    model_id = json.loads(added.stdout)["id"]
+    with store.session() as db:
+        for i, track_id in enumerate(ids):
+            row = repository.upsert_track(db, spotify_id=track_id, name=emu.track(track_id).name)
+            add_listen_with_windows(
+                db, row.id, [(0.9, 0.85)] * 4, started_at=1e9 + 100 * i, model_id=model_id
+            )
+            repository.recompute_track_tag(db, row.id)
+    return [f"spotify:track:{i}" for i in ids]
+
+
+def test_sync_leaves_out_synthetic_model_tags_unless_included(cli, store, emu) -> None:
+    uris = tag_tracks(store, emu, TAGS)
+    synthetic = tag_with_demo_model(cli, store, emu, emu.sample_track_ids()[6:8])
+    note = "2 tags from a model trained on SYNTHETIC EEG left out; --include-synthetic uses them"
+
+    plan = cli.invoke(app, ["sync", "--dry-run"])
+    assert plan.exit_code == 0, plan.output
+    assert note in plan.stdout and "SYNTHETIC:" not in plan.stdout
+    out = cli.invoke(app, ["sync", "--json"])
+    assert out.exit_code == 0, out.output
+    report = json.loads(out.stdout)  # stdout stays one JSON document; the note goes to stderr
+    assert report["left_out_synthetic"] == 2 and note in out.stderr
+    happy = {p["emotion"]: p for p in report["playlists"]}["happy"]
+    assert emu.playlist_uris(happy["playlist_id"]) == uris[:3]
+
+    plan = cli.invoke(app, ["sync", "--dry-run", "--include-synthetic"])
+    assert plan.exit_code == 0, plan.output
+    assert "left out" not in plan.stdout
+    assert "how many are tagged by a model trained on SYNTHETIC EEG (2 in all" in plan.stdout
+    again = sync_json(cli, "--include-synthetic")
+    by = {p["emotion"]: p for p in again["playlists"]}
+    assert again["left_out_synthetic"] == 0 and by["happy"]["synthetic"] == 2
+    assert set(emu.playlist_uris(happy["playlist_id"])) == {*uris[:3], *synthetic}
+    assert by["calm"]["synthetic"] == 0 and by["happy"]["added"] == 2
