@@ -341,6 +341,9 @@ def fine_tune(
     except ClassifierError as exc:
         raise ClassifierError(f"{exc}; {rating_advice(ws)}") from None
     metrics, temperature = cross_validate_tracks(base, usable, cfg)
+    for dim in OUTPUTS:
+        if dim in metrics:  # a dimension rated on one side only is scored, not calibrated
+            metrics[dim]["calibrated"] = dim in dims
     beats = _beats(metrics, dims)
     result = CalibrationResult(
         metrics=metrics,

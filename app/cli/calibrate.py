@@ -58,6 +58,9 @@ def calibrate(
             console.print(f"{dim}: not rated on both sides of 3; not calibrated")
             continue
         low, high = m["track_accuracy_95ci"]
+        if not m.get("calibrated", True):
+            console.print(f"{dim}: rated on one side of 3 only; not calibrated")
+            continue
         console.print(
             f"{dim}: calibrated {m['track_accuracy']:.0%} of {m['tracks']} held-out tracks "
             f"(95% interval {low:.0%}-{high:.0%}); active model {m['base_track_accuracy']:.0%}; "

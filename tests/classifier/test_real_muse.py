@@ -130,3 +130,53 @@ def test_calibration_protocol_refuses_one_trial_per_subject(cli, tmp_path: Path)
     )  # fmt: skip
     assert code == 1 and "\n" not in err.strip()
     assert "every subject in the labels file has one trial" in err and "record 2+" in err
+
+
+def test_a_new_wearers_path_on_real_recordings_train_import_rate_calibrate(
+    cli: CliRunner, store, user_recordings: Path, tmp_path: Path
+) -> None:
+    # A generic model trained on two other people...
+    from datetime import UTC, datetime
+
+    others = tmp_path / "others.csv"
+    lines = user_recordings.read_text().splitlines()
+    others.write_text(
+        "\n".join([lines[0], *(r for r in lines[1:] if r.split(",")[1] in ("A1_07", "B_06"))])
+    )
+    code, out, err = run(
+        cli, "model", "train", "--recordings", str(user_recordings.parent), "--labels",
+        str(others), "--epochs", "3", "--use", "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    base = json.loads(out)
+    # ...then the new wearer's own recordings, one per track, and their own ratings.
+    for k, name in enumerate(r.split(",")[0] for r in lines[1:] if r.startswith("A2_05_")):
+        track = f"0RealMuseA205Track{k:04d}"
+        csv = user_recordings.parent / name
+        first = float(csv.read_text().splitlines()[1].split(",")[0])
+        start = datetime.fromtimestamp(first, UTC).isoformat()
+        assert run(cli, "import-recording", str(csv), "--track", track, "--start", start)[0] == 0
+        arousal = "1" if "_EC_" in name else "5"
+        code, _, err = run(cli, "rate", track, "--valence", "3", "--arousal", arousal)
+        assert code == 0, err
+    code, out, err = run(cli, "model", "calibrate", "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["tracks"] == 5 and report["base_model"] == base["name"]
+    assert report["metrics"]["protocol"].startswith("leave-one-track-out over 5 rated tracks")
+    arousal = report["metrics"]["arousal"]
+    assert arousal["tracks"] == 5 and arousal["majority_rate"] == 0.6  # 3 closed, 2 open
+    valence = report["metrics"]["valence"]  # every valence rating is 3: one side only
+    assert valence["majority_rate"] == 1.0 and not valence["calibrated"]
+    assert arousal["calibrated"]
+    assert any("every valence rating is low" in note for note in report["notes"])
+    kept = arousal["track_accuracy"] > max(arousal["base_track_accuracy"], 0.6)
+    assert report["beats_base_and_majority"] == kept == report["activated"]
+    models = sorted(p.name for p in (store_home(store) / "models").glob("*calibrated*"))
+    assert len(models) == int(kept)
+    if not kept:
+        assert "more tracks" in report["advice"]
+
+
+def store_home(store) -> Path:
+    return Path(store.database_url.removeprefix("sqlite:///")).parent
