@@ -364,6 +364,7 @@ class ListenSession:
                 "windows": tag.n_windows,
                 "listens": tag.n_listens,
                 "source": tag.source,
+                "basis": tag.basis,  # self, calibrated, generic or synthetic (model trained on)
             }
         )
 

@@ -284,3 +284,60 @@ def test_a_crash_after_training_still_prints_where_it_happened() -> None:
     assert done.returncode != 0
     assert "Fatal Python error: Segmentation fault" in done.stderr, done.stderr[-2000:]
     assert "crash_here_after_training" in done.stderr, done.stderr[-2000:]
+
+
+def test_temperature_scaling_makes_overconfident_probabilities_honest() -> None:
+    from classifier.evaluation import expected_calibration_error
+    from classifier.training import fit_temperature
+
+    rng = np.random.default_rng(0)
+    honest = rng.normal(0, 2, 2000)  # logits of a calibrated scorer: y ~ Bernoulli(sigmoid)
+    y = (rng.random(2000) < 1 / (1 + np.exp(-honest))).astype(int)
+    overconfident = 6.0 * honest
+    t = fit_temperature(overconfident, y)
+    assert 4.0 < t < 8.0  # close to the factor that inflated the logits
+
+    def ece(z: np.ndarray) -> float:
+        return expected_calibration_error(y, 1 / (1 + np.exp(-z)))
+
+    assert ece(overconfident / t) < 0.03 < 0.15 < ece(overconfident)
+    assert fit_temperature(overconfident[:5], y[:5]) == 1.0  # too few to fit: left alone
+    assert fit_temperature(overconfident, np.ones(2000)) == 1.0  # one class: left alone
+
+
+def test_a_trained_model_stores_its_fitted_temperature_and_ece(tmp_path: Path) -> None:
+    from classifier.model import save_checkpoint
+    from classifier.training import checkpoint_from
+
+    ws = toy_set(n_subjects=2, n_trials=6, per_trial=5)  # 12 trials: whole trials held out
+    trained = fit(ws, TrainConfig(max_epochs=1, progress=False))
+    assert trained.alignment == "wearer-zscore" and trained.temperature.shape == (2,)
+    for dim in ("valence", "arousal"):
+        figures = trained.validation[dim]
+        assert 0.0 <= figures["ece"] <= 1.0
+        assert figures["temperature"] == trained.temperature[OUTPUT_INDEX[dim]]
+    ckpt = checkpoint_from(trained, model_name="t", trained_on={})
+    p = Predictor.load(save_checkpoint(ckpt, tmp_path / "t.pt"))
+    assert p.alignment == "wearer-zscore"
+    assert list(p.temperature) == pytest.approx(list(trained.temperature))
+
+
+def test_a_checkpoint_with_an_unknown_alignment_or_a_bad_temperature_is_refused(
+    tmp_path: Path,
+) -> None:
+    import torch
+
+    from classifier.model import load_checkpoint
+
+    good = torch.load(DEMO_CHECKPOINT, weights_only=True)
+    for key, value, message in (
+        ("alignment", "riemann", "alignment 'riemann'"),
+        ("temperature", [1.0, 0.0], "no valid temperature"),
+        ("temperature", [1.0], "no valid temperature"),
+    ):
+        torch.save({**good, key: value}, tmp_path / "bad.pt")
+        with pytest.raises(ClassifierError, match=message):
+            load_checkpoint(tmp_path / "bad.pt")
+
+
+OUTPUT_INDEX = {"valence": 0, "arousal": 1}

@@ -100,6 +100,7 @@ def test_the_next_track_is_tagged_while_the_rating_question_waits(
         "self",
         "calm",
     )
+    assert rating_tag["basis"] == "self"
     with store.session() as db:
         [rating] = list(db.scalars(select(SelfRating)))
         listen = db.get(Listen, rating.listen_id)
