@@ -6,7 +6,7 @@
 1. SYNTHETIC multi-subject set (classifier.synthetic, written as muselsl CSVs with a
    labels.csv, read back through the same loader as a user's files). Its wearers differ as
    heads do: amplitude scale (x0.3 to x3), contact noise on one electrode, and a
-   wearer-specific response (half of them show the valence asymmetry reversed). The
+   wearer-specific response (a third of them show the valence asymmetry reversed). The
    new-wearer protocol (`emotune model evaluate --protocol calibration`) runs with per-wearer
    alignment and, as the baseline in the same run, without it.
 2. With --muse-eyes DIR (a folder of `muselsl record` CSVs with labels.csv, e.g. the eyes
@@ -49,7 +49,7 @@ def write_synthetic_set(folder: Path, subjects: int, tracks_per_mood: int, track
         scale = float(np.exp(rng.uniform(np.log(0.3), np.log(3.0))))
         noisy_channel = int(rng.integers(0, 4))
         noise_uv = float(rng.uniform(2.0, 15.0))
-        reversed_valence = s % 2 == 1
+        reversed_valence = s % 3 == 2  # a third of heads respond the other way round
         for mood, (valence, arousal) in MOODS.items():
             # A reversed wearer's EEG for a pleasant mood looks like others' unpleasant one.
             shown = (6.0 - valence, arousal) if reversed_valence else (valence, arousal)

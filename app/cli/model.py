@@ -44,6 +44,24 @@ AccelOpt = Annotated[
 DevicesOpt = Annotated[str, typer.Option("--devices", help="Lightning devices: 1, 2, auto, ...")]
 ThreadsOpt = Annotated[int, typer.Option("--threads", min=1, help="torch CPU threads.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+AlignOpt = Annotated[
+    str,
+    typer.Option(
+        "--alignment",
+        help="Per-wearer alignment: wearer-zscore (each subject's channels scaled by that "
+        "subject's own EEG; the default) or none (raw µV, as models before it).",
+    ),
+]
+
+
+def _alignment(kind: str) -> str:
+    from classifier.alignment import ALIGNMENTS
+
+    if kind not in ALIGNMENTS:
+        from app.errors import ConfigError
+
+        raise ConfigError(f"unknown --alignment {kind!r}; choose one of {', '.join(ALIGNMENTS)}")
+    return kind
 
 
 def _source(
@@ -92,6 +110,7 @@ def train(
         bool | None,
         typer.Option("--use/--no-use", help="Make it the active model (default: if none is)."),
     ] = None,
+    alignment: AlignOpt = "wearer-zscore",
     as_json: JsonOpt = False,
 ) -> None:
     """Train TSCeption on DREAMER or on your own muselsl recordings, save and register it.
@@ -112,6 +131,7 @@ def train(
         devices=_devices(devices),
         threads=threads,
         progress=not as_json,
+        alignment=_alignment(alignment),
     )
     out = err_console if as_json else console
     out.print(f"reading {dreamer or recordings} ...")
@@ -179,6 +199,7 @@ def evaluate(
     calibration_epochs: Annotated[
         int, typer.Option("--calibration-epochs", min=1, help="calibration: fine-tuning epochs.")
     ] = 8,
+    alignment: AlignOpt = "wearer-zscore",
     as_json: JsonOpt = False,
 ) -> None:
     """Cross-validate TSCeption: per dimension and fold accuracy beside the majority-class rate.
@@ -212,6 +233,7 @@ def evaluate(
         devices=_devices(devices),
         threads=threads,
         progress=False,
+        alignment=_alignment(alignment),
     )
     from rich.progress import Progress
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.db import repository
 from app.db.engine import Store
@@ -108,6 +108,14 @@ def calibrate_active_model(
         base_path, base_name = base.path, base.name
     segments = rated_segments(store)
     if not segments:
+        with store.session() as db:
+            rated = db.scalar(select(func.count()).select_from(SelfRating)) or 0
+        if rated:
+            raise ModelError(
+                f"{rated} rated listen(s), but none has raw EEG left (the sessions' recordings "
+                "were moved or deleted): rate tracks of a session whose recording is kept "
+                "(`emotune sessions` lists them) or bring one in with `emotune import-recording`"
+            )
         raise ModelError(
             "no self-rated listens with raw EEG yet: run `emotune listen --rate` (or "
             "`emotune rate TRACK` after a session) on a few tracks of varied moods first"

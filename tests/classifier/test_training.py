@@ -199,6 +199,8 @@ def test_bad_training_input_is_one_line_on_the_cli(cli: CliRunner, tmp_path: Pat
     assert code == 1 and "--labels" in err
     code, _, err = run(cli, "model", "evaluate", "--protocol", "kfold", "--dreamer", "x.mat")
     assert code == 1 and "unknown protocol" in err
+    code, _, err = run(cli, "model", "evaluate", "--alignment", "ea", "--dreamer", "x.mat")
+    assert code == 1 and "unknown --alignment 'ea'" in err and err.count("\n") == 1
 
 
 def test_fine_tune_scores_every_track_held_out_and_keeps_only_a_better_model(

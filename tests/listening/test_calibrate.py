@@ -119,3 +119,16 @@ def test_calibrate_without_ratings_says_what_to_do(cli, store, demo_model) -> No
     result = cli.invoke(app, ["model", "calibrate"])
     assert result.exit_code == 1
     assert "emotune listen --rate" in result.stderr
+
+
+def test_rated_listens_whose_raw_eeg_is_gone_say_so(
+    cli, store, seeded_untrained_model, emotune_home
+) -> None:
+    _store_rated_session(store, emotune_home)
+    (emotune_home / "recordings" / "session-00001_raw.fif").unlink()
+    before = _models_on_disk(emotune_home)
+    result = cli.invoke(app, ["model", "calibrate"])
+    assert result.exit_code == 1
+    assert "8 rated listen(s), but none has raw EEG left" in result.stderr
+    assert "emotune import-recording" in result.stderr and "\n" not in result.stderr.strip()
+    assert _models_on_disk(emotune_home) == before
