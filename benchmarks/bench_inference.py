@@ -153,8 +153,7 @@ def main() -> None:
     }
     aligned = ", run with per-wearer alignment" if args.aligned else ""
     print(
-        f"threads: {args.threads} (torch), model: {predictor.model_name} (SYNTHETIC demo"
-        f"{aligned})"
+        f"threads: {args.threads} (torch), model: {predictor.model_name} (SYNTHETIC demo{aligned})"
     )
     print(
         f"batch 64: bare forward {figures['bare_forward_windows_per_s']:.0f} windows/s, "
