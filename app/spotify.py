@@ -14,7 +14,7 @@ from app.config import Settings
 from app.errors import ConfigError
 
 if TYPE_CHECKING:
-    from playlists.client import SpotifyClient
+    from playlists.client import RetryPolicy, SpotifyClient
 
 # The emulator accepts any client id; real Spotify needs the user's own app.
 SANDBOX_CLIENT_ID = "emotune-sandbox"
@@ -31,8 +31,11 @@ def client_id(cfg: Settings) -> str:
     )
 
 
-def client_from_settings(cfg: Settings) -> SpotifyClient:
-    """A client using the saved token; "run `emotune login`" when there is none."""
+def client_from_settings(cfg: Settings, *, policy: RetryPolicy | None = None) -> SpotifyClient:
+    """A client using the saved token; "run `emotune login`" when there is none.
+
+    `policy` bounds its retries and waits (default: the client's own).
+    """
     from playlists.client import make_client
 
     return make_client(
@@ -40,6 +43,7 @@ def client_from_settings(cfg: Settings) -> SpotifyClient:
         cfg.spotify_redirect_uri,
         cfg.token_path,
         api_url=cfg.spotify_api_url,
+        policy=policy,
     )
 
 

@@ -28,11 +28,15 @@ from urllib.parse import parse_qs, urlsplit
 from playlists.errors import PlaylistsError, SpotifyNotFound
 
 # The fewest scopes the commands need: read and write the user's playlists
-# (public ones too, for `sort`), read the player (listening), control it (queue).
+# (public ones too, for `sort`), read what is playing (`listen` polls
+# GET /me/player/currently-playing, which needs user-read-currently-playing), read
+# the devices and control the player (`queue`). A login saved with fewer scopes is
+# refused with "run `emotune login`" before any request (see `_login_needed`).
 SCOPES: tuple[str, ...] = (
     "playlist-read-private",
     "playlist-modify-private",
     "playlist-modify-public",
+    "user-read-currently-playing",
     "user-read-playback-state",
     "user-modify-playback-state",
 )
@@ -247,6 +251,29 @@ def _token_file_handler(path: Path) -> Any:
     return TokenFile()
 
 
+def _missing_scopes(token: Any) -> list[str]:
+    """Those of SCOPES a saved token was not granted (none when it says nothing)."""
+    if isinstance(token, dict) and isinstance(token.get("scope"), str):
+        return sorted(set(SCOPES) - set(token["scope"].split()))
+    return []
+
+
+def _login_needed(token: Any) -> str:
+    """Why the saved token cannot serve emotune without a new login, as one line.
+
+    spotipy silently drops a saved token whose scopes lack one of SCOPES and would
+    prompt for a new login; a login saved before emotune asked for a scope must say
+    which scope is missing, since `emotune login` is the only way to grant it.
+    """
+    missing = _missing_scopes(token)
+    if missing:
+        return (
+            f"the saved Spotify login does not grant {', '.join(missing)}, which this "
+            "version of emotune needs; run `emotune login` to grant it"
+        )
+    return "not logged in to Spotify; run `emotune login`"
+
+
 def _auth_manager(
     client_id: str,
     redirect_uri: str,
@@ -267,7 +294,7 @@ def _auth_manager(
         def get_authorization_code(self, response: str | None = None) -> str:
             if response or interactive:
                 return super().get_authorization_code(response)
-            raise PlaylistsError("not logged in to Spotify; run `emotune login`")
+            raise PlaylistsError(_login_needed(self.cache_handler.get_cached_token()))
 
     # spotipy logs tokens, codes and verifiers at DEBUG and every handled HTTP error
     # at ERROR; emotune reports errors itself, so it stays quiet even under --verbose.
@@ -294,7 +321,10 @@ def _describe_403(message: str, reason: str | None, path: str) -> str:
     if reason == "PREMIUM_REQUIRED" or "premium" in message.lower():
         return "Spotify Premium is needed for player control; upgrade the account or skip --play"
     if "scope" in message.lower():
-        return "the saved Spotify login lacks a permission emotune needs; run `emotune login`"
+        return (
+            f"the saved Spotify login lacks a permission {urlsplit(path).path} needs "
+            f"(Spotify: {message}); run `emotune login` to grant it"
+        )
     if "playlists/" in path:
         return (
             "you do not own this playlist (nor collaborate on it); "
@@ -587,6 +617,11 @@ def make_client(
         raise PlaylistsError("not logged in to Spotify; run `emotune login`")
     policy = policy or DEFAULT_POLICY
     auth = _auth_manager(client_id, redirect_uri, token_path, api_url)
+    # A login saved with fewer scopes fails every command up front (not in the middle
+    # of a listening session) and names the scope it lacks.
+    saved = auth.cache_handler.get_cached_token()
+    if _missing_scopes(saved):
+        raise PlaylistsError(_login_needed(saved))
     # A plain session has no urllib3 retries: spotipy would otherwise retry and
     # sleep on 429/5xx without bound; SpotifyClient._call does it with limits.
     sp = spotipy.Spotify(

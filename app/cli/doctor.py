@@ -13,7 +13,7 @@ import typer
 
 from app.cli.common import console, print_json, settings
 from app.config import Settings
-from app.errors import EmotuneError
+from app.errors import EmotuneError, SpotifyError
 
 
 @dataclass
@@ -80,8 +80,21 @@ def check_spotify(cfg: Settings) -> str:
         raise EmotuneError(f"token file {token} is unreadable; run `emotune login` again") from None
     if not isinstance(data, dict) or not data.get("refresh_token"):
         raise EmotuneError(f"token file {token} has no refresh token; run `emotune login` again")
+    # A file is not a login: Spotify may have revoked it, or the refresh token expired.
+    # One cheap authenticated call (GET /me, refreshing once on 401) says for sure, with
+    # short bounds so an unreachable Spotify fails the check in seconds.
+    from app.spotify import client_from_settings
+    from playlists.client import RetryPolicy
+    from playlists.errors import PlaylistsError
+
+    quick = RetryPolicy(max_retry_after_s=5.0, max_total_wait_s=5.0, max_retries=1, timeout_s=5.0)
+    try:
+        profile = client_from_settings(cfg, policy=quick).me()
+    except PlaylistsError as exc:
+        raise SpotifyError(str(exc)) from None
+    who = profile.get("display_name") or profile.get("id") or "?"
     where = cfg.spotify_api_url or "Spotify"
-    return f"logged in ({where})"
+    return f"logged in as {who} ({where})"
 
 
 CHECKS: list[tuple[str, Callable[[Settings], str]]] = [

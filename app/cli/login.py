@@ -45,8 +45,9 @@ def login(
         timeout_s=timeout,
     )
     name = profile.get("display_name") or profile.get("id")
-    product = profile.get("product") or "unknown plan"
-    console.print(f"logged in to Spotify as {name} ({product}); token saved in {cfg.token_path}")
+    # Spotify tells the plan only to apps granted user-read-private, which emotune does not ask.
+    plan = f" ({profile['product']})" if profile.get("product") else ""
+    console.print(f"logged in to Spotify as {name}{plan}; token saved in {cfg.token_path}")
 
 
 def register(app: typer.Typer) -> None:

@@ -5,8 +5,10 @@ PKCE S256; refresh) and the Web API routes emotune uses, keeps Spotify's rules
 (at most 100 items per write, 403 on items of playlists the user neither owns
 nor collaborates on, Premium and active-device errors, a new `snapshot_id` per
 write, pages of at most 50), plays a virtual player in wall-clock time x
-`speed`, and lets tests inject faults (429 + Retry-After, 5xx, slow responses,
-token expiry). Its library is a synthetic *sample* library.
+`speed`, enforces each route's OAuth scopes as the OpenAPI file lists them
+(403 "Insufficient client scope"), and lets tests inject faults (429 +
+Retry-After, 5xx, slow responses, token expiry, revoked logins). Its library is
+a synthetic *sample* library.
 
     with start_emulator(speed=10.0) as emu:
         ... EMOTUNE_SPOTIFY_URL=emu.url ...
@@ -217,9 +219,12 @@ class EmulatorHandle:
     def player_queue(self) -> list[str]:
         return self._locked(lambda: list(self.world.player.queue))
 
-    def issue_token(self) -> dict[str, Any]:
-        """A token as the token endpoint returns it, for tests that skip the login dance."""
-        return self._locked(self.world.issue_token_for_tests)
+    def issue_token(self, scopes: frozenset[str] | None = None) -> dict[str, Any]:
+        """A token as the token endpoint returns it, for tests that skip the login dance.
+
+        It grants emotune's SCOPES unless `scopes` says otherwise (an old login's, say).
+        """
+        return self._locked(lambda: self.world.issue_token_for_tests(scopes))
 
     # --- faults and the request log --------------------------------------------
 
@@ -249,6 +254,10 @@ class EmulatorHandle:
     def expire_tokens(self) -> None:
         """Every access token issued so far expires now; refresh tokens keep working."""
         self._locked(self.world.expire_tokens)
+
+    def revoke_tokens(self) -> None:
+        """The user removed the app's access: every access and refresh token stops working."""
+        self._locked(self.world.revoke_tokens)
 
     def exchanges(self) -> list[Exchange]:
         return self._locked(lambda: list(self.server.log))

@@ -61,24 +61,31 @@ ROUTES: list[tuple[str, re.Pattern[str], str]] = [
     ]
 ]
 
+# Each Web API route's OAuth scopes exactly as the `security` of its operation in the
+# bundled OpenAPI file lists them (tests/playlists/test_emulator_scopes.py holds every
+# route to the file). A token needs at least one of a route's scopes (the playlist writes
+# list modify-public and modify-private: Spotify wants the one matching the playlist); a
+# route that lists none needs a valid token only. The scopes of GET /me gate fields, not
+# the call (the spec says so per field), so a token without them gets fewer fields.
 SCOPES_NEEDED: dict[str, tuple[str, ...]] = {
-    "me": (),
-    "my_playlists": st.READ_PLAYLISTS,
-    "post_playlist": st.MODIFY_PLAYLISTS,
+    "me": ("user-read-private", "user-read-email"),
+    "my_playlists": ("playlist-read-private",),
+    "post_playlist": ("playlist-modify-public", "playlist-modify-private"),
     "get_playlist": (),
-    "get_items": st.READ_PLAYLISTS,
-    "add_items": st.MODIFY_PLAYLISTS,
-    "put_items": st.MODIFY_PLAYLISTS,
-    "delete_items": st.MODIFY_PLAYLISTS,
-    "player": st.READ_PLAYBACK,
-    "currently_playing": st.READ_CURRENT,
-    "devices": st.READ_PLAYBACK,
-    "play": st.MODIFY_PLAYBACK,
-    "pause": st.MODIFY_PLAYBACK,
-    "next": st.MODIFY_PLAYBACK,
-    "add_to_queue": st.MODIFY_PLAYBACK,
-    "get_queue": st.READ_PLAYBACK,
+    "get_items": ("playlist-read-private",),
+    "add_items": ("playlist-modify-public", "playlist-modify-private"),
+    "put_items": ("playlist-modify-public", "playlist-modify-private"),
+    "delete_items": ("playlist-modify-public", "playlist-modify-private"),
+    "player": ("user-read-playback-state",),
+    "currently_playing": ("user-read-currently-playing",),
+    "devices": ("user-read-playback-state",),
+    "play": ("user-modify-playback-state",),
+    "pause": ("user-modify-playback-state",),
+    "next": ("user-modify-playback-state",),
+    "add_to_queue": ("user-modify-playback-state",),
+    "get_queue": ("user-read-currently-playing", "user-read-playback-state"),
 }
+FIELD_SCOPED = frozenset({"me"})  # routes whose scopes choose fields instead of refusing
 
 
 def _int(query: dict[str, str], name: str, default: int) -> int:
@@ -162,9 +169,11 @@ class Handler(BaseHTTPRequestHandler):
                 break
         else:
             return st.error(404, "Service not found")
-        user, denied = world.check_auth(self.headers.get("Authorization"), SCOPES_NEEDED[name])
-        if denied:
-            return denied
+        needed = () if name in FIELD_SCOPED else SCOPES_NEEDED[name]
+        token, denied = world.check_auth(self.headers.get("Authorization"), needed)
+        if denied or token is None:
+            return denied or st.error(401, "Invalid access token")
+        user, scopes = token.user_id, token.scopes
         try:
             body = json.loads(raw) if raw.strip() else None
         except ValueError:
@@ -172,7 +181,7 @@ class Handler(BaseHTTPRequestHandler):
         pid = match.groupdict().get("pid", "")
         offset, limit = _int(query, "offset", 0), _int(query, "limit", 20)
         handlers = {
-            "me": lambda: (200, world.user_json(user, private=True), {}),
+            "me": lambda: (200, world.user_json(user, private=True, scopes=scopes), {}),
             "my_playlists": lambda: world.my_playlists(user, offset, limit),
             "post_playlist": lambda: world.post_playlist(user, body),
             "get_playlist": lambda: world.get_playlist(user, pid),

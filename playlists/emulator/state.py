@@ -28,13 +28,6 @@ MAX_WRITE_ITEMS = 100
 MAX_PAGE = 50
 DEVICE_ID = "emulator-device-0000000000000000000000"
 
-# The scopes each route needs (any one of the listed scopes is enough).
-READ_PLAYLISTS = ("playlist-read-private",)
-MODIFY_PLAYLISTS = ("playlist-modify-private", "playlist-modify-public")
-READ_PLAYBACK = ("user-read-playback-state",)
-READ_CURRENT = ("user-read-playback-state", "user-read-currently-playing")
-MODIFY_PLAYBACK = ("user-modify-playback-state",)
-
 
 def error(status: int, message: str, reason: str | None = None, **headers: str) -> Response:
     body: dict[str, Any] = {"status": status, "message": message}
@@ -146,6 +139,7 @@ class World:
         self.codes: dict[str, dict[str, Any]] = {}
         self.tokens: dict[str, Token] = {}
         self.refresh_tokens: dict[str, tuple[str, frozenset[str]]] = {}
+        self.revoked_refresh_tokens: set[str] = set()
         self.faults: list[Fault] = []
         # Spotify limits over a rolling 30 s window; None = no limit (faults still apply).
         self.rate_limit: tuple[int, float] | None = None
@@ -254,7 +248,10 @@ class World:
         if grant == "refresh_token":
             found = self.refresh_tokens.get(form.get("refresh_token", ""))
             if found is None:
-                return 400, {"error": "invalid_grant", "error_description": "Invalid refresh"}, {}
+                # Spotify's two answers: a token it never issued, and one the user revoked.
+                revoked = form.get("refresh_token", "") in self.revoked_refresh_tokens
+                why = "Refresh token revoked" if revoked else "Invalid refresh token"
+                return 400, {"error": "invalid_grant", "error_description": why}, {}
             return self._issue(found[0], found[1], form["refresh_token"])
         return 400, {"error": "unsupported_grant_type"}, {}
 
@@ -263,32 +260,53 @@ class World:
         for tok in self.tokens.values():
             tok.expires_at = 0.0
 
+    def revoke_tokens(self) -> None:
+        """As if the user removed the app's access (spotify.com/account/apps): every
+        access token and refresh token issued so far stops working."""
+        self.revoked_refresh_tokens.update(self.refresh_tokens)
+        self.tokens.clear()
+        self.refresh_tokens.clear()
+
     def issue_token_for_tests(self, scopes: frozenset[str] | None = None) -> dict[str, Any]:
-        """A token dict as the token endpoint returns it, without the browser dance."""
+        """A token dict as the token endpoint returns it, without the browser dance.
+
+        `scopes` None grants emotune's own SCOPES; an explicit set (even empty) is used as is.
+        """
         from playlists.client import SCOPES
 
-        return self._issue(USER_ID, scopes or frozenset(SCOPES), None)[1]
+        granted = frozenset(SCOPES) if scopes is None else frozenset(scopes)
+        return self._issue(USER_ID, granted, None)[1]
 
     def check_auth(
         self, header: str | None, scopes: tuple[str, ...]
-    ) -> tuple[str, Response | None]:
+    ) -> tuple[Token | None, Response | None]:
+        """The caller's token, or Spotify's 401/403 answer.
+
+        A route that lists scopes needs at least one of them; one that lists none needs
+        only a valid token.
+        """
         if not header or not header.startswith("Bearer "):
-            return "", error(401, "No token provided")
+            return None, error(401, "No token provided")
         tok = self.tokens.get(header[len("Bearer ") :])
         if tok is None:
-            return "", error(401, "Invalid access token")
+            return None, error(401, "Invalid access token")
         if tok.expires_at <= self.clock():
-            return "", error(401, "The access token expired")
+            return None, error(401, "The access token expired")
         if scopes and not tok.scopes.intersection(scopes):
-            return "", error(403, "Insufficient client scope")
-        return tok.user_id, None
+            return None, error(403, "Insufficient client scope")
+        return tok, None
 
     # --- JSON shapes -------------------------------------------------------------
 
     def _api(self, path: str) -> str:
         return f"{self.base_url}/v1/{path}"
 
-    def user_json(self, user_id: str, private: bool = False) -> dict[str, Any]:
+    def user_json(
+        self, user_id: str, private: bool = False, scopes: frozenset[str] = frozenset()
+    ) -> dict[str, Any]:
+        """A PublicUserObject, or with `private` the PrivateUserObject of GET /me, whose
+        fields the spec gates by scope: country, product and explicit_content need
+        user-read-private, email needs user-read-email."""
         body: dict[str, Any] = {
             "display_name": self.users[user_id]["display_name"],
             "external_urls": {"spotify": f"https://open.spotify.com/user/{user_id}"},
@@ -298,14 +316,15 @@ class World:
             "uri": f"spotify:user:{user_id}",
         }
         if private:
-            body.update(
-                images=[],
-                product=self.users[user_id]["product"],
-                country="SE",
-                email=f"{user_id}@example.invalid",
-                followers={"href": None, "total": 0},
-                explicit_content={"filter_enabled": False, "filter_locked": False},
-            )
+            body.update(images=[], followers={"href": None, "total": 0})
+            if "user-read-private" in scopes:
+                body.update(
+                    product=self.users[user_id]["product"],
+                    country="SE",
+                    explicit_content={"filter_enabled": False, "filter_locked": False},
+                )
+            if "user-read-email" in scopes:
+                body["email"] = f"{user_id}@example.invalid"
         return body
 
     def episode_json(self, t: SampleTrack) -> dict[str, Any]:
@@ -653,13 +672,14 @@ class World:
         else:
             p.current, p.is_playing = None, False
 
-    def progress_ms(self) -> int:
+    def progress_ms(self, now: float | None = None) -> int:
         p = self.player
         if p.current is None:
             return 0
         if not p.is_playing:
             return int(p.anchor_progress_ms)
-        elapsed = (self.clock() - p.anchor_wall) * 1000.0 * self.speed
+        now = self.clock() if now is None else now
+        elapsed = (now - p.anchor_wall) * 1000.0 * self.speed
         return int(p.anchor_progress_ms + elapsed)
 
     def device_json(self) -> dict[str, Any]:
@@ -689,9 +709,12 @@ class World:
         p = self.player
         if p.current is None:
             return 204, None, {}
+        # One clock reading for both: progress is the position at `timestamp` exactly
+        # (two readings drift apart by their gap times `speed`).
+        stamp_ms = int(self.clock() * 1000)
         body: dict[str, Any] = {
-            "timestamp": int(self.clock() * 1000),
-            "progress_ms": self.progress_ms(),
+            "timestamp": stamp_ms,
+            "progress_ms": self.progress_ms(stamp_ms / 1000),
             "is_playing": p.is_playing,
             "item": self.track_json(p.current),
             "currently_playing_type": self.library[p.current].kind,

@@ -21,7 +21,7 @@ def test_login_headless_against_the_emulator_saves_a_0600_token(
         monkeypatch.setenv("SPOTIPY_REDIRECT_URI", redirect_uri())
         result = cli.invoke(app, ["login", "--headless"])
         assert result.exit_code == 0, result.output
-        assert "Emulator User (premium)" in result.stdout
+        assert "logged in to Spotify as Emulator User;" in result.stdout
         token = emotune_home / "spotify-token.json"
         assert stat.S_IMODE(token.stat().st_mode) == 0o600
         assert "access_token" not in result.output  # the token is never printed
