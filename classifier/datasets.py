@@ -157,7 +157,10 @@ def read_labels(labels_path: str | Path, recordings_dir: str | Path) -> list[Lab
             f"{labels_path}: not UTF-8 text (byte {exc.start}); save it as a UTF-8 CSV"
         ) from None
     except csv.Error as exc:
-        raise ClassifierError(f"{labels_path}: not a readable CSV ({exc})") from None
+        raise ClassifierError(
+            f"{labels_path}: not a readable CSV ({exc}); save it as CSV with the header "
+            f"{','.join(LABEL_COLUMNS)}"
+        ) from None
 
 
 def _read_label_rows(labels_path: Path, recordings_dir: Path) -> list[LabelRow]:
@@ -176,9 +179,14 @@ def _read_label_rows(labels_path: Path, recordings_dir: Path) -> list[LabelRow]:
             where = f"{labels_path} line {i}"
             name = row["file"].strip()
             if not name:
-                raise ClassifierError(f"{where}: the file column is empty")
+                raise ClassifierError(
+                    f"{where}: the file column is empty; write the CSV file's name"
+                )
             if not (recordings_dir / name).is_file():
-                raise ClassifierError(f"{where}: file {name!r} is not in {recordings_dir}")
+                raise ClassifierError(
+                    f"{where}: file {name!r} is not in {recordings_dir}; "
+                    "fix the name or move the file there"
+                )
             rows.append(
                 LabelRow(
                     file=name,
@@ -208,7 +216,8 @@ def read_muselsl_csv(
         frame = pd.read_csv(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise ClassifierError(
-            f"{path}: not a readable CSV ({str(exc).splitlines()[0][:100]})"
+            f"{path}: not a readable CSV ({str(exc).splitlines()[0][:100]}); "
+            "record it again with `muselsl record`"
         ) from None
     frame.columns = [str(c).strip() for c in frame.columns]
     missing = [c for c in ("timestamps", *MUSE_EEG_COLUMNS) if c not in frame.columns]
@@ -221,7 +230,10 @@ def read_muselsl_csv(
     try:
         values = frame[["timestamps", *labels]].to_numpy(dtype=np.float64)
     except (ValueError, TypeError):
-        raise ClassifierError(f"{path}: non-numeric values in timestamps or EEG columns") from None
+        raise ClassifierError(
+            f"{path}: non-numeric values in timestamps or EEG columns; "
+            "record it again with `muselsl record`"
+        ) from None
     bad = ~np.isfinite(values)
     if bad.any():
         row, col = np.argwhere(bad)[0]
@@ -315,7 +327,8 @@ def check_dreamer_layout(mat_path: str | Path) -> tuple[int, int, bool]:
         mat = sio.loadmat(str(mat_path), verify_compressed_data_integrity=False)
     except Exception as exc:  # scipy raises several unrelated types for a non-.mat file
         raise ClassifierError(
-            f"{mat_path}: not a readable MATLAB file ({type(exc).__name__})"
+            f"{mat_path}: not a readable MATLAB file ({type(exc).__name__}); "
+            "use the original DREAMER.mat"
         ) from None
     where = "DREAMER"
     try:
@@ -341,13 +354,16 @@ def check_dreamer_layout(mat_path: str | Path) -> tuple[int, int, bool]:
                     )
                 where = f"DREAMER.Data{{{s + 1}}}.EEG.baseline{{{t + 1}}}"
                 if np.asarray(base[t, 0]).shape[0] < MODEL_RATE_HZ:
-                    raise ClassifierError(f"{mat_path}: {where} is shorter than 1 s")
+                    raise ClassifierError(
+                        f"{mat_path}: {where} is shorter than 1 s; use the original DREAMER.mat"
+                    )
             for score in ("ScoreValence", "ScoreArousal"):
                 where = f"DREAMER.Data{{{s + 1}}}.{score}"
                 values = np.asarray(subject[score][0, 0], dtype=np.float64).ravel()
                 if len(values) != n_trials or not np.all((values >= 1) & (values <= 5)):
                     raise ClassifierError(
-                        f"{mat_path}: {where} must hold {n_trials} ratings in 1-5"
+                        f"{mat_path}: {where} must hold {n_trials} ratings in 1-5; "
+                        "use the original DREAMER.mat"
                     )
     except ClassifierError:
         raise

@@ -98,7 +98,9 @@ def parse_ravdess_name(name: str) -> RavdessName:
     if actor < 1:
         problems.append("actor 00 does not exist")
     if problems:
-        raise VoiceError(f"{name!r} is not a RAVDESS file name: {'; '.join(problems)}")
+        raise VoiceError(
+            f"{name!r} is not a RAVDESS file name: {'; '.join(problems)}; {_NAME_HELP}"
+        )
     return RavdessName(
         modality=modality,
         vocal_channel=channel,

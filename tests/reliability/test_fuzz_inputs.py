@@ -1,8 +1,11 @@
 """Bad input, fuzzed with hypothesis: every parser answers with the project's own error.
 
-Each target is fed text or bytes shaped like its real input and mutated; it must either
-parse or raise ClassifierError / PlaylistsError / EmotuneError (subclasses included) with a
-one-line message, never anything else. Examples stay modest (this runs in `make test`).
+Each target is fed text or bytes shaped like its real input and mutated (some examples stay
+valid); it must either parse or raise ClassifierError / PlaylistsError / EmotuneError
+(subclasses included) with a one-line message that names the file (or the link or name given)
+and says what to do next, as the README promises. Examples stay modest (this runs in
+`make test`). Fuzzed inputs are tallied apart from faults: `inputs_fuzzed` and
+`inputs_rejected_cleanly` in the reliability JSON.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import io
 import os
 import pickle
+import re
 import tempfile
 from pathlib import Path
 
@@ -21,6 +25,7 @@ from hypothesis import strategies as st
 from app.errors import EmotuneError
 from classifier.errors import ClassifierError
 from playlists.errors import PlaylistsError
+from tests.reliability.conftest import FaultRecorder, FuzzRecord, Ledger
 
 OURS = (ClassifierError, PlaylistsError, EmotuneError)
 FUZZ = settings(
@@ -31,9 +36,20 @@ FILE_FUZZ = settings(
 )
 
 
-FUZZED: dict[str, int] = {}  # examples run per target
+TALLY: dict[str, FuzzRecord] = {}  # the running target's tally, by target name
 TMP = tempfile.TemporaryDirectory(prefix="emotune-fuzz-")
 CHECKPOINT: dict[str, bytes] = {}
+
+# A next step: an instruction after the problem ("...; copy the link from ...", "...: give
+# spotify:track:ID ...") or the exact form the input must take ("expected MM-VC-...",
+# "the header must be file,subject,...").
+_DO = (
+    "give", "copy", "use", "save", "fix", "drop", "record", "retrain", "restore", "rate",
+    "add", "pass", "check", "only load", "leave", "move", "write",
+)  # fmt: skip
+NEXT_STEP = re.compile(
+    rf"[;:] (?:{'|'.join(_DO)})\b|\bexpected\b|\bmust be\b|a muselsl recording has"
+)
 
 
 def fresh_dir() -> Path:
@@ -42,21 +58,42 @@ def fresh_dir() -> Path:
 
 
 def fuzz(faults, name: str, inner) -> None:  # noqa: ANN001
-    """Run a hypothesis target; every example is a bad input, survived if the test passes."""
-    FUZZED[name] = 0
+    """Run a hypothesis target, tallying its inputs apart from the faults."""
+    TALLY[name] = faults.fuzzed(name)
     inner()
-    faults.inject(f"input: {name}", FUZZED[name])
-    faults.survived()
+    tally = TALLY[name]
+    assert tally.fuzzed == tally.accepted + tally.rejected_cleanly + (
+        tally.rejected_without_next_step
+    )
+    assert tally.rejected_cleanly > 0, f"no {name} input was refused: the fuzzing is too mild"
 
 
-def refused_cleanly(fn, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN201
-    """Call fn; return its value, or None when it raised one of ours with a one-line message."""
+def next_step_missing(message: str, names: str) -> bool:
+    """True when `message` says only what is wrong (the input it names is left out of the
+    search, so a fuzzed input cannot supply the next step itself)."""
+    return NEXT_STEP.search(message.replace(names, "")) is None
+
+
+def outcome(target: str, names: str, fn, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN201
+    """Call fn on one fuzzed input; return its value, or None when it refused the input with
+    one of our errors: one line, naming `names` (the file or the text given) and the next step.
+    """
+    tally = TALLY[target]
+    tally.fuzzed += 1
     try:
-        return fn(*args, **kwargs)
+        got = fn(*args, **kwargs)
     except OURS as exc:
         message = str(exc)
         assert message and "\n" not in message, repr(message)
+        assert names in message, f"the message does not name {names!r}: {message!r}"
+        if next_step_missing(message, names):
+            tally.rejected_without_next_step += 1
+        else:
+            tally.rejected_cleanly += 1
+        assert tally.rejected_without_next_step == 0, f"no next step: {message!r}"
         return None
+    tally.accepted += 1
+    return got
 
 
 def mutate(data: bytes, edits: list[tuple[int, int]], cut: int | None) -> bytes:
@@ -92,8 +129,8 @@ PLAYLIST_TEXT = st.one_of(
 def _fuzz_playlist_id(text: str) -> None:
     from playlists.client import playlist_id_from
 
-    FUZZED["playlist URL/URI/id"] += 1
-    got = refused_cleanly(playlist_id_from, text)
+    # The message names the link as given, less surrounding whitespace.
+    got = outcome("playlist URL/URI/id", repr(text.strip()), playlist_id_from, text)
     assert got is None or (got.isascii() and got.isalnum())
 
 
@@ -112,8 +149,7 @@ TRACK_TEXT = st.one_of(
 def _fuzz_track_id(text: str) -> None:
     from app.jobs.reclassify import track_id_from
 
-    FUZZED["track URI/URL/id"] += 1
-    got = refused_cleanly(track_id_from, text)
+    got = outcome("track URI/URL/id", repr(text), track_id_from, text)
     assert got is None or (len(got) == 22 and got.isascii() and got.isalnum())
 
 
@@ -130,8 +166,7 @@ RAVDESS_TEXT = st.one_of(
 def _fuzz_ravdess(name: str) -> None:
     from classifier.voice.dataset import parse_ravdess_name
 
-    FUZZED["RAVDESS file name"] += 1
-    got = refused_cleanly(parse_ravdess_name, name)
+    got = outcome("RAVDESS file name", repr(name), parse_ravdess_name, name)
     assert got is None or got.actor >= 1
 
 
@@ -148,10 +183,9 @@ def _fuzz_muselsl_csv(edits, cut, extra: bytes) -> None:
     tmp_path = fresh_dir()
     from classifier.datasets import read_muselsl_csv
 
-    FUZZED["muselsl CSV"] += 1
     path = tmp_path / "rec.csv"
     path.write_bytes(mutate(GOOD_CSV.encode(), edits, cut) + extra)
-    got = refused_cleanly(read_muselsl_csv, path)
+    got = outcome("muselsl CSV", str(path), read_muselsl_csv, path)
     if got is not None:
         samples, stamps, labels = got
         assert samples.shape == (len(stamps), 4) and np.isfinite(samples).all()
@@ -166,11 +200,10 @@ def _fuzz_labels(edits, cut, extra: bytes) -> None:
     tmp_path = fresh_dir()
     from classifier.datasets import read_labels
 
-    FUZZED["labels file"] += 1
     (tmp_path / "rec.csv").write_text(GOOD_CSV)
     path = tmp_path / "labels.csv"
     path.write_bytes(mutate(GOOD_LABELS.encode(), edits, cut) + extra)
-    got = refused_cleanly(read_labels, path, tmp_path)
+    got = outcome("labels file", str(path), read_labels, path, tmp_path)
     if got is not None:
         assert all(r.valence is None or 1 <= r.valence <= 5 for r in got)
 
@@ -203,7 +236,6 @@ def _fuzz_config(edits, cut, key: str, value: str) -> None:
     tmp_path = fresh_dir()
     from app.config import load_settings
 
-    FUZZED["config file"] += 1
     text = GOOD_CONFIG.replace(
         next(line for line in GOOD_CONFIG.split(b"\n") if line.startswith(key.encode())),
         f"{key} = {value}".encode(),
@@ -211,7 +243,8 @@ def _fuzz_config(edits, cut, key: str, value: str) -> None:
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
     (home / "config.toml").write_bytes(mutate(text, edits, cut))
-    got = refused_cleanly(load_settings, {"EMOTUNE_HOME": str(home)})
+    path = home / "config.toml"
+    got = outcome("config file", str(path), load_settings, {"EMOTUNE_HOME": str(home)})
     if got is not None:
         assert isinstance(got.min_windows_per_listen, int)
         assert isinstance(got.line_noise_hz, float)
@@ -262,7 +295,6 @@ def _fuzz_dreamer(n_subjects, n_trials, samples, channels, scores, edits) -> Non
 
     from classifier.datasets import check_dreamer_layout
 
-    FUZZED["DREAMER .mat"] += 1
     buf = io.BytesIO()
     try:
         sio.savemat(buf, _dreamer_struct(n_subjects, n_trials, samples, channels, scores))
@@ -270,7 +302,7 @@ def _fuzz_dreamer(n_subjects, n_trials, samples, channels, scores, edits) -> Non
         return
     path = tmp_path / "DREAMER.mat"
     path.write_bytes(mutate(buf.getvalue(), edits, None))
-    got = refused_cleanly(check_dreamer_layout, path)
+    got = outcome("DREAMER .mat", str(path), check_dreamer_layout, path)
     if got is not None:
         assert got[0] == n_subjects and got[1] == n_trials
 
@@ -281,14 +313,22 @@ def test_dreamer_loader_refuses_a_broken_file_before_torcheeg(tmp_path: Path, fa
     from classifier.datasets import load_dreamer
 
     path = tmp_path / "DREAMER.mat"
-    sio.savemat(path, _dreamer_struct(1, 2, 200, 14, [0, 9]))  # ratings outside 1-5
-    with pytest.raises(ClassifierError, match="ratings in 1-5"):
-        load_dreamer(path)
-    path.write_bytes(b"MATLAB 5.0 MAT-file" + os.urandom(200))
-    with pytest.raises(ClassifierError, match="not a readable MATLAB file"):
-        load_dreamer(path)
+    messages = []
+    for broken in ("ratings", "bytes"):
+        if broken == "ratings":
+            sio.savemat(path, _dreamer_struct(1, 2, 200, 14, [0, 9]))  # ratings outside 1-5
+        else:
+            path.write_bytes(b"MATLAB 5.0 MAT-file" + os.urandom(200))
+        try:
+            load_dreamer(path)
+            messages.append("")  # loaded: the broken file was not noticed
+        except ClassifierError as exc:
+            messages.append(str(exc))
     faults.inject("input: DREAMER loader given broken files", 2)
-    faults.survived()
+    expected = ("ratings in 1-5", "not a readable MATLAB file")
+    refused = [str(path) in m and want in m for m, want in zip(messages, expected, strict=True)]
+    faults.survived("input: DREAMER loader given broken files", sum(refused))
+    assert all(refused), messages
 
 
 # --- checkpoints ---------------------------------------------------------------------------
@@ -310,10 +350,9 @@ def _fuzz_checkpoint(edits, cut) -> None:
     good_checkpoint_bytes = CHECKPOINT["bytes"]
     from classifier.model import load_checkpoint
 
-    FUZZED["corrupted checkpoint"] += 1
     path = tmp_path / "m.pt"
     path.write_bytes(mutate(good_checkpoint_bytes, edits, cut))
-    got = refused_cleanly(load_checkpoint, path)
+    got = outcome("corrupted checkpoint", str(path), load_checkpoint, path)
     if got is not None:  # bytes that do not matter were hit: it is still a valid checkpoint
         assert isinstance(got, dict) and got["channels"]
 
@@ -341,11 +380,13 @@ def test_checkpoint_carrying_pickled_code_is_refused(tmp_path: Path, how: str, f
         torch.save(payload, path)
     else:
         path.write_bytes(pickle.dumps(payload))
-    with pytest.raises(ClassifierError, match="refused|corrupted"):
+    name = f"input: checkpoint carrying pickled code ({how})"
+    faults.inject(name)
+    with pytest.raises(ClassifierError, match="refused|corrupted") as refused:
         load_checkpoint(path)
+    faults.survived(name, not marker.exists() and str(path) in str(refused.value))
     assert not marker.exists()
-    faults.inject(f"input: checkpoint carrying pickled code ({how})")
-    faults.survived()
+    assert str(path) in str(refused.value)
 
 
 @pytest.mark.parametrize("how", ["skops file", "old pickle file"])
@@ -367,13 +408,15 @@ def test_voice_model_file_carrying_code_is_refused(tmp_path: Path, how: str, fau
         assert skops.io.get_untrusted_types(file=path)  # the trap is in the file
     else:
         path.write_bytes(pickle.dumps({"format": 1, "estimator": _RunsCode(marker)}))
+    name = f"input: voice model file carrying code ({how})"
+    faults.inject(name)
     with pytest.raises(VoiceError, match="it was not loaded"):
         VoiceModel.load(path)
-    assert not marker.exists()
+    code_ran = marker.exists()
+    faults.survived(name, not code_ran)
+    assert not code_ran
     pickle.loads(pickle.dumps(_RunsCode(marker)))  # through pickle the same trap does run
     assert marker.exists()
-    faults.inject(f"input: voice model file carrying code ({how})")
-    faults.survived()
 
 
 # --- the tests: one per input, each counted into the reliability ledger -----------------
@@ -410,3 +453,27 @@ def test_dreamer_layout(faults) -> None:
 def test_corrupted_checkpoint_is_refused(faults) -> None:
     CHECKPOINT["bytes"] = good_checkpoint_bytes()
     fuzz(faults, "corrupted checkpoint", _fuzz_checkpoint)
+
+
+def test_the_message_check_needs_the_input_named_and_a_next_step() -> None:
+    """The check itself can fail: a message that leaves out the input, or says only what is
+    wrong, is caught; a fuzzed input cannot supply the next step itself."""
+
+    def refuse(message: str):  # noqa: ANN202
+        def fn() -> None:
+            raise PlaylistsError(message)
+
+        return fn
+
+    TALLY["self-check"] = FaultRecorder("self-check", Ledger()).fuzzed("self-check")
+    assert outcome("self-check", "'x'", refuse("'x' is bad; copy the link from Spotify")) is None
+    assert TALLY["self-check"].rejected_cleanly == 1
+    with pytest.raises(AssertionError, match="does not name"):
+        outcome("self-check", "'x'", refuse("that is bad; copy the link from Spotify"))
+    with pytest.raises(AssertionError, match="no next step"):
+        outcome("self-check", "'x'", refuse("'x' is not a playlist URL"))
+    with pytest.raises(AssertionError, match="no next step"):
+        outcome("self-check", "'a; fix it'", refuse("'a; fix it' is not a playlist URL"))
+    two_lines = "'x' is bad\ncopy the link from Spotify"
+    with pytest.raises(AssertionError, match=re.escape(repr(two_lines))):
+        outcome("self-check", "'x'", refuse(two_lines))

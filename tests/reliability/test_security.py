@@ -43,13 +43,13 @@ def test_token_file_is_0600_and_never_in_verbose_logs_or_json(store, monkeypatch
     token = json.loads(token_path.read_text())
     secrets = [token["access_token"], token["refresh_token"]]
     assert all(len(s) >= 16 for s in secrets)
-    faults.inject("security: token in --verbose logs or --json output", len(runs))
     assert runs[0].returncode == 0, runs[0].stderr
     assert runs[-1].returncode == 1  # the error path really ran
-    for run in runs:
-        for secret in secrets:
-            assert secret not in run.stdout and secret not in run.stderr, run.args
-    faults.survived()
+    name = "security: token in --verbose logs or --json output"
+    faults.inject(name, len(runs))
+    leaked = [run.args for run in runs if any(s in run.stdout + run.stderr for s in secrets)]
+    faults.survived(name, len(runs) - len(leaked))
+    assert leaked == []
 
 
 def test_login_callback_binds_loopback_only_checks_state_and_answers_once(tmp_path, faults):
@@ -95,11 +95,16 @@ def test_login_callback_binds_loopback_only_checks_state_and_answers_once(tmp_pa
     answer = requests.get(f"{uri}?code=stolen&state=forged", timeout=5)
     worker.join(timeout=10)
     faults.inject("security: forged login callback")
-    assert answer.status_code == 400 and "state" in outcome["error"]
-    assert not (tmp_path / "t.json").exists()
-    with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), 1):
-        pass
-    faults.survived()
+    refused = answer.status_code == 400 and "state" in outcome.get("error", "")
+    no_token = not (tmp_path / "t.json").exists()
+    try:
+        socket.create_connection(("127.0.0.1", port), 1).close()
+        closed = False  # the callback server still answers: it would take a second try
+    except OSError:
+        closed = True
+    faults.survived("security: forged login callback", refused and no_token and closed)
+    assert refused, (answer.status_code, outcome)
+    assert no_token and closed
 
 
 def _python_files() -> list[Path]:
