@@ -2,16 +2,35 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# Which PyTorch build `make venv` installs, the same on every machine:
+#   cpu  (default) PyTorch's CPU-only wheel from its own index, about 200 MB;
+#   cuda           PyPI's Linux wheel, which bundles CUDA (several GB), for
+#                  `emotune model train --accelerator gpu --devices 1`.
+TORCH ?= cpu
+TORCH_INDEX_cpu := --extra-index-url https://download.pytorch.org/whl/cpu
+TORCH_INDEX_cuda :=
+ifeq ($(filter $(TORCH),cpu cuda),)
+$(error TORCH must be cpu or cuda, not '$(TORCH)')
+endif
+TORCH_PIN := $(shell sed -n 's/^ *"\(torch==[0-9.]*\)",.*/\1/p' pyproject.toml)
+STAMP := $(VENV)/.installed-$(TORCH)
 
 .PHONY: venv demo test lint format clean
 
 venv: $(STAMP)
 
 # Reinstall only when the dependency list changes; the project is installed editable.
+# torch goes first, alone and without its dependencies, from the index TORCH names (an
+# unreachable index costs seconds for one package, not for all of them); the rest, torch's
+# own dependencies included, then comes from the usual index.
 $(STAMP): pyproject.toml
+	@for other in $(VENV)/.installed-*; do \
+	  if [ -e "$$other" ] && [ "$$other" != "$(STAMP)" ]; then \
+	    echo "$(VENV) holds another torch build ($$other); run make clean, then make venv TORCH=$(TORCH)"; \
+	    exit 1; fi; done
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --no-deps $(TORCH_INDEX_$(TORCH)) '$(TORCH_PIN)'
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 

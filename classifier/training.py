@@ -8,6 +8,7 @@ loss. Early stopping watches a validation split cut from the training data only.
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 import warnings
 from dataclasses import dataclass, field
@@ -382,6 +383,10 @@ def fit(
     if cfg.progress:
         callbacks.append(L.pytorch.callbacks.RichProgressBar(leave=True))
     was_deterministic = torch.are_deterministic_algorithms_enabled()
+    if cfg.accelerator != "cpu":
+        # Deterministic training on a GPU: cuBLAS refuses (RuntimeError) unless it is given
+        # a fixed workspace before its first call (PyTorch's reproducibility notes).
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     try:
         with tempfile.TemporaryDirectory(prefix="emotune-train-") as root:
             try:

@@ -259,6 +259,43 @@ def test_an_unusable_accelerator_is_a_one_line_error_and_determinism_is_restored
     assert torch.are_deterministic_algorithms_enabled() == before
 
 
+def _cuda_or_why_not() -> str | None:
+    """None where a CUDA device can train; else why this test cannot run here."""
+    import torch
+
+    if torch.version.cuda is None:
+        return f"torch {torch.__version__} is a CPU build (`make venv TORCH=cuda` on a GPU machine)"
+    if not torch.cuda.is_available():
+        return f"torch {torch.__version__} has CUDA {torch.version.cuda} but sees no GPU here"
+    return None
+
+
+@pytest.mark.skipif(_cuda_or_why_not() is not None, reason=str(_cuda_or_why_not()))
+def test_accelerator_gpu_trains_on_the_gpu_and_saves_a_cpu_checkpoint(tmp_path) -> None:
+    """`model train --accelerator gpu --devices 1` passes through to Lightning: the model and
+    every batch sit on the GPU while training, and the checkpoint loads on a CPU machine."""
+    import lightning as L
+    import torch
+
+    seen: list[tuple[str, str]] = []
+    before = torch.are_deterministic_algorithms_enabled()
+
+    class WhereTraining(L.Callback):
+        def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:  # noqa: ANN001
+            seen.append((pl_module.device.type, batch[0].device.type))
+
+    ws = toy_set()
+    config = TrainConfig(
+        max_epochs=2, progress=False, accelerator="gpu", devices=1, callbacks=[WhereTraining()]
+    )
+    trained = fit(ws, config)
+    assert seen and set(seen) == {("cuda", "cuda")}, seen[:3]
+    assert all(t.device.type == "cpu" for t in trained.state_dict.values())
+    on_cpu = trained.predict(ws.data[:4])
+    assert on_cpu.shape == (4, 2) and np.isfinite(on_cpu).all()
+    assert torch.are_deterministic_algorithms_enabled() == before
+
+
 CRASH_AFTER_TRAINING = """
 import ctypes, faulthandler, sys
 sys.path.insert(0, sys.argv[1])
