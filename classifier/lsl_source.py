@@ -28,6 +28,8 @@ MAX_STAMP_AHEAD_S = 2.0
 # Nor can a sample be stamped before the one sent ahead of it: a step back larger than this
 # means the sender's clock was set back (NTP, a laptop waking up), so re-anchor again.
 MAX_STAMP_BACK_S = 1.0
+# How long one look for the stream waits for an answer after it was lost, seconds.
+RECONNECT_RESOLVE_S = 2.0
 
 
 class RingBuffer:
@@ -341,7 +343,10 @@ class EEGSource:
 
     def _try_reconnect(self) -> bool:
         try:
-            info = self._resolve(timeout_s=0.5)
+            # A short wait gives up on an answer that is merely late (a busy machine) and asks
+            # again from scratch; the wait ends at the first answer, so a longer one costs
+            # nothing once the stream is back.
+            info = self._resolve(timeout_s=RECONNECT_RESOLVE_S)
             if info is None:
                 return False
             self._open(info)
