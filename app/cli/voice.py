@@ -268,8 +268,10 @@ def _record(cfg: Any, seconds: float, what: str) -> Path:
     if not 0.5 <= seconds <= 60:
         raise ModelError(f"--seconds {seconds:g} is out of range; use 0.5 to 60")
     target = cfg.recordings_dir / "voice" / f"{what}-{time.strftime('%Y%m%d-%H%M%S')}.wav"
-    console.print(f"recording {seconds:g} s ...")
-    return record_wav(target, seconds)
+    # on stderr once the device is open: stdout may carry --json
+    return record_wav(
+        target, seconds, on_start=lambda: err_console.print(f"recording {seconds:g} s ...")
+    )
 
 
 def _fmt(actors: list[int]) -> str:
