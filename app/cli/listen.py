@@ -372,6 +372,8 @@ def sessions(
                         "windows": count(WindowPrediction),
                         "gaps": count(StreamGap),
                         "raw_path": s.raw_path,
+                        # the wearer statistics its windows were classified with, or null
+                        "alignment": s.alignment,
                     }
                 )
     finally:

@@ -132,5 +132,7 @@ def test_an_aligned_model_stores_the_wearer_statistics_and_reclassify_reproduces
     alignment, probs = stored()
     assert alignment["kind"] == "wearer-zscore" and alignment["windows"] == 27
     assert all(5.0 < s < 60.0 for s in alignment["std_uv"])  # µV of this head, per channel
+    listed = cli.invoke(app, ["sessions", "--json"])
+    assert listed.exit_code == 0 and json.loads(listed.stdout)[0]["alignment"] == alignment
     assert cli.invoke(app, ["reclassify", "--session", "1"]).exit_code == 0
     assert stored() == (alignment, probs)
