@@ -179,7 +179,10 @@ def new_wearer_curve(
     }
     if not report["pooled"]:
         reasons = "; ".join(f"{e['subject']}: {e.get('skipped', '?')}" for e in per_subject)
-        raise ClassifierError(f"no subject could be scored ({reasons[:300]})")
+        raise ClassifierError(
+            f"no subject could be scored ({reasons[:300]}); record 2+ tracks of each mood per "
+            "subject, with the headband snug on dry skin"
+        )
     return report
 
 
