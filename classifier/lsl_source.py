@@ -264,7 +264,20 @@ class EEGSource:
         if ahead > MAX_STAMP_AHEAD_S:
             log.warning("EEG stamps run %.1f s ahead of this computer's clock: re-anchored", ahead)
             first = int(np.argmax(unix - now > MAX_STAMP_AHEAD_S))  # samples before the jump
-            self._offset -= ahead  # keep their stamps; the rest move back by the jump
+            if first > 0:
+                previous: float | None = float(unix[first - 1])
+            else:  # a new connection's first samples end now; later ones follow on
+                previous = None if self._resumed else self._last_unix
+            if previous is None:
+                self._offset -= ahead
+            else:
+                # Within a connection the samples are contiguous: the first after the jump
+                # follows its predecessor by one sample period. Anchoring it to `now` instead
+                # would add the chunk's delivery delay as a step in stored time, which then
+                # holds more seconds than samples.
+                assert self.description is not None
+                period = 1.0 / self.description.nominal_rate_hz
+                self._offset += previous + period - float(unix[first])
             unix[first:] = stamps[first:] + self._offset
             with self._status_lock:
                 self.status.clock_jumps += 1

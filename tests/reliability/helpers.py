@@ -110,7 +110,9 @@ def windows_lost(
     stretches = expected_windows(stamps, rate_hz)
     for i, (a, b, n) in enumerate(stretches):
         b_counted = b - (tail_s if i == len(stretches) - 1 else 0.0)
-        n_counted = max(0, int(np.floor(b_counted - a - 4.0 + 1e-9)) + 1) if n else 0
+        # n counts whole windows by samples; the span in seconds can be a little longer (a
+        # re-anchored stamp step), and must not promise a window the samples do not hold.
+        n_counted = min(n, max(0, int(np.floor(b_counted - a - 4.0 + 1e-9)) + 1)) if n else 0
         inside = int(np.sum((starts >= a - 1e-3) & (ends <= b + 1e-3))) if len(starts) else 0
         lost += max(0, n_counted - inside)
     return lost

@@ -400,6 +400,40 @@ def test_sender_clock_set_back_and_forward_again_keeps_stored_time_running_forwa
     assert abs(stamps[-1] - now) < 2.0
 
 
+def test_sender_clock_jumping_ahead_mid_connection_leaves_no_step_in_stored_time(faults) -> None:
+    """The sender's clock jumps 20 s ahead while connected: the samples after the jump follow
+    on from the one before it, one sample period apart, so stored time holds exactly as many
+    seconds as samples (a step there once made a stretch look one window longer than it was)."""
+    from classifier.lsl_source import EEGSource
+
+    source_id = unique_id()
+    outlet = start_fault_outlet(
+        {"source_id": source_id, "phases": [["normal", 3.0], ["jump", 20.0], ["normal", 3.0]],
+         "then": "forever"}
+    )  # fmt: skip
+    source = EEGSource(source_id=source_id, resolve_timeout_s=20)
+    try:
+        source.connect()
+        assert wait_for(lambda: source.buffer.written >= 256 * 8, 30)
+        samples, stamps, _, _ = source.buffer.read_since(0)
+        now = time.time()
+        status = source.snapshot_status()
+    finally:
+        source.close()
+        stop(outlet)
+    fault = "eeg: sender clock jumped 20 s ahead mid-connection"
+    faults.inject(fault)
+    steps = np.diff(stamps)
+    holes, repeats = counter_holes(samples[:, 4])
+    faults.measured(data_lost=holes, duplicates=repeats)
+    contiguous = bool(np.abs(steps - 1.0 / 256).max() < 1e-3)
+    faults.survived(fault, holes == 0 and repeats == 0 and contiguous and stamps[-1] < now + 1.0)
+    assert holes == 0 and repeats == 0
+    assert status.clock_jumps == 1, status  # the jump was seen
+    assert contiguous, np.sort(np.abs(steps - 1.0 / 256))[-3:]
+    assert now - 5.0 < stamps[-1] < now + 1.0  # back near this computer's clock
+
+
 def test_a_restarted_sender_whose_clock_is_behind_resumes_at_now_after_the_gap(faults) -> None:
     """The headset's stream comes back from a sender whose clock is a minute behind: its
     samples are placed after the outage (ending now), not a minute in the past."""
