@@ -264,21 +264,9 @@ class EEGSource:
         if ahead > MAX_STAMP_AHEAD_S:
             log.warning("EEG stamps run %.1f s ahead of this computer's clock: re-anchored", ahead)
             first = int(np.argmax(unix - now > MAX_STAMP_AHEAD_S))  # samples before the jump
-            if first > 0:
-                previous: float | None = float(unix[first - 1])
-            else:  # a new connection's first samples end now; later ones follow on
-                previous = None if self._resumed else self._last_unix
-            if previous is None:
-                self._offset -= ahead
-            else:
-                # Within a connection the samples are contiguous: the first after the jump
-                # follows its predecessor by one sample period. Anchoring it to `now` instead
-                # would add the chunk's delivery delay as a step in stored time, which then
-                # holds more seconds than samples.
-                assert self.description is not None
-                period = 1.0 / self.description.nominal_rate_hz
-                self._offset += previous + period - float(unix[first])
-            unix[first:] = stamps[first:] + self._offset
+            shift = self._follow_on_shift(unix, first, now)
+            self._offset += shift
+            unix[first:] += shift
             with self._status_lock:
                 self.status.clock_jumps += 1
         self._reanchor_backward_steps(unix, now)
@@ -286,27 +274,40 @@ class EEGSource:
         self._resumed = False
         return unix
 
-    def _reanchor_backward_steps(self, unix: np.ndarray, now: float) -> None:
-        """Shift, in place, the samples after each backward step of the stamps.
+    def _follow_on_shift(self, unix: np.ndarray, first: int, now: float) -> float:
+        """How far to shift unix[first:] (one chunk, Unix s) after a step in the stamps.
 
-        unix: [n] Unix s of one chunk. Within a connection the samples are contiguous, so the
-        first one after the step follows its predecessor by one sample period. In the first
-        chunk after a reconnect the outage lasted until now, so that chunk ends at `now`.
+        Within a connection the samples are contiguous, so the first one after the step
+        follows its predecessor by one sample period (anchoring it to `now` would add the
+        chunk's delivery delay as a step, and stored time would hold more seconds than
+        samples). The first chunk of a session, and of a reconnect (the outage lasted until
+        now), ends at `now` instead.
         """
-        if self._last_unix is None:
-            return
         assert self.description is not None
         period = 1.0 / self.description.nominal_rate_hz
+        ends_now = now - (len(unix) - 1) * period
+        if first > 0:
+            target = float(unix[first - 1]) + period
+        elif self._last_unix is None:
+            target = ends_now
+        else:
+            target = self._last_unix + period
+            if self._resumed:
+                target = max(target, ends_now)
+        return target - float(unix[first])
+
+    def _reanchor_backward_steps(self, unix: np.ndarray, now: float) -> None:
+        """Shift, in place, the samples after each backward step of the stamps (see
+        `_follow_on_shift`). unix: [n] Unix s of one chunk."""
+        if self._last_unix is None:
+            return
         while True:
             before = np.concatenate([[self._last_unix], unix[:-1]])
             back = np.flatnonzero(unix - before < -MAX_STAMP_BACK_S)
             if not len(back):
                 return
             first = int(back[0])
-            target = float(before[first]) + period
-            if self._resumed and first == 0:
-                target = max(target, now - (len(unix) - 1) * period)
-            shift = target - float(unix[first])
+            shift = self._follow_on_shift(unix, first, now)
             log.warning("EEG stamps stepped %.1f s back: re-anchored", -shift)
             self._offset += shift
             unix[first:] += shift
