@@ -19,7 +19,6 @@ import json
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import numpy as np
@@ -31,26 +30,23 @@ BASELINE_S = 0.5
 SLOW_S = 1.5
 
 
-def start_outlet(spec: dict) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "tests.reliability.fault_outlet", json.dumps(spec)], cwd=ROOT
-    )
-
-
 def one_round(resolve_s: float) -> float:
     """Seconds from the restarted outlet's creation to the reconnect (inf if none in 20 s)."""
     import pylsl
 
     import classifier.lsl_source as lsl_source
+    from tests.reliability.helpers import start_fault_outlet, stop, unique_id
 
     lsl_source.RECONNECT_RESOLVE_S = resolve_s
-    source_id = f"bench-{uuid.uuid4().hex[:8]}"
-    first = start_outlet({"source_id": source_id, "phases": [["normal", 3.0]], "then": "exit"})
+    source_id = unique_id("bench")
+    first = start_fault_outlet(
+        {"source_id": source_id, "phases": [["normal", 3.0]], "then": "exit"}
+    )
     source = lsl_source.EEGSource(name="Muse", source_id=source_id, resolve_timeout_s=30)
     source.connect()
     first.wait(timeout=60)
     time.sleep(3.5)
-    second = start_outlet(
+    second = start_fault_outlet(
         {"source_id": source_id, "counter_start": 100_000, "phases": [["normal", 8.0]],
          "then": "exit"}
     )  # fmt: skip
@@ -66,8 +62,7 @@ def one_round(resolve_s: float) -> float:
             time.sleep(0.02)
     finally:
         source.close()
-        second.kill()
-        second.wait()
+        stop(second)
     return latency
 
 

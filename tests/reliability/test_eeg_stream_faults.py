@@ -358,32 +358,32 @@ def test_without_a_source_id_the_source_never_switches_to_another_headset(faults
     assert came_back and resumed  # our own headset, once back, is read again
 
 
+def _read_a_scripted_sender(phases: list, seconds: float) -> tuple:
+    """Connect an EEGSource to a fault outlet playing `phases` (then running on) and read
+    `seconds` of its samples: (samples [n, 5], stamps [n] Unix s, time.time() when read,
+    the source's status)."""
+    from classifier.lsl_source import EEGSource
+
+    source_id = unique_id()
+    outlet = start_fault_outlet({"source_id": source_id, "phases": phases, "then": "forever"})
+    source = EEGSource(source_id=source_id, resolve_timeout_s=20)
+    try:
+        source.connect()
+        assert wait_for(lambda: source.buffer.written >= 256 * seconds, 30)
+        samples, stamps, _, _ = source.buffer.read_since(0)
+        return samples, stamps, time.time(), source.snapshot_status()
+    finally:
+        source.close()
+        stop(outlet)
+
+
 def test_sender_clock_set_back_and_forward_again_keeps_stored_time_running_forward(
     faults,
 ) -> None:
     """The sender's clock steps back 30 s (NTP, a laptop waking up) and later forward again:
     every stamp the source hands on still runs forward, one sample period apart, near now."""
-    from classifier.lsl_source import EEGSource
-
-    source_id = unique_id()
-    outlet = start_fault_outlet(
-        {
-            "source_id": source_id,
-            "phases": [["normal", 3.0], ["jump", -30.0], ["normal", 3.0], ["jump", 30.0],
-                       ["normal", 3.0]],
-            "then": "forever",
-        }
-    )  # fmt: skip
-    source = EEGSource(source_id=source_id, resolve_timeout_s=20)
-    try:
-        source.connect()
-        assert wait_for(lambda: source.buffer.written >= 256 * 10, 30)
-        samples, stamps, _, _ = source.buffer.read_since(0)
-        now = time.time()
-        status = source.snapshot_status()
-    finally:
-        source.close()
-        stop(outlet)
+    phases = [["normal", 3.0], ["jump", -30.0], ["normal", 3.0], ["jump", 30.0], ["normal", 3.0]]
+    samples, stamps, now, status = _read_a_scripted_sender(phases, seconds=10)
     fault = "eeg: sender clock set back 30 s, then forward again"
     faults.inject(fault)
     steps = np.diff(stamps)
@@ -404,23 +404,8 @@ def test_sender_clock_jumping_ahead_mid_connection_leaves_no_step_in_stored_time
     """The sender's clock jumps 20 s ahead while connected: the samples after the jump follow
     on from the one before it, one sample period apart, so stored time holds exactly as many
     seconds as samples (a step there once made a stretch look one window longer than it was)."""
-    from classifier.lsl_source import EEGSource
-
-    source_id = unique_id()
-    outlet = start_fault_outlet(
-        {"source_id": source_id, "phases": [["normal", 3.0], ["jump", 20.0], ["normal", 3.0]],
-         "then": "forever"}
-    )  # fmt: skip
-    source = EEGSource(source_id=source_id, resolve_timeout_s=20)
-    try:
-        source.connect()
-        assert wait_for(lambda: source.buffer.written >= 256 * 8, 30)
-        samples, stamps, _, _ = source.buffer.read_since(0)
-        now = time.time()
-        status = source.snapshot_status()
-    finally:
-        source.close()
-        stop(outlet)
+    phases = [["normal", 3.0], ["jump", 20.0], ["normal", 3.0]]
+    samples, stamps, now, status = _read_a_scripted_sender(phases, seconds=8)
     fault = "eeg: sender clock jumped 20 s ahead mid-connection"
     faults.inject(fault)
     steps = np.diff(stamps)
