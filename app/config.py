@@ -36,6 +36,9 @@ class Settings:
     line_noise_hz: float = 50.0
     min_windows_per_listen: int = 10
     extra: dict[str, Any] = field(default_factory=dict)
+    # emotune's own config folder (the token lives there unless EMOTUNE_CONFIG moves it);
+    # kept owner-only like data_dir. None when the settings were not loaded from a home.
+    config_dir: Path | None = None
 
     @property
     def models_dir(self) -> Path:
@@ -129,4 +132,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             listen.get("min_windows", 10), int, "listen.min_windows", config_file
         ),
         extra=data,
+        config_dir=config_dir,
     )

@@ -199,8 +199,11 @@ def draw_timelines(timelines: Sequence[TrackTimeline], path: Path, *, title: str
 
 
 def _save(fig, plt, path: Path) -> Path:  # type: ignore[no-untyped-def]
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from app.privacy import user_umask
+
     fig.tight_layout()
-    fig.savefig(path)
+    with user_umask():  # written where the user points (--out): their umask, as usual
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path)
     plt.close(fig)
     return path

@@ -19,8 +19,17 @@ console = Console(stderr=False, highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-def settings() -> Settings:
-    return load_settings()
+def settings(*, tighten: bool = True) -> Settings:
+    """The user's settings. First, data of theirs that other accounts can read is made
+    owner-only, and one line on stderr says so (doctor passes tighten=False to report it)."""
+    cfg = load_settings()
+    if tighten:
+        from app.privacy import tighten_home, tightened_line
+
+        changed = tighten_home(cfg)
+        if changed:
+            err_console.print(f"emotune: {tightened_line(cfg, changed)}", markup=False)
+    return cfg
 
 
 def open_user_store(cfg: Settings | None = None) -> Store:

@@ -97,8 +97,19 @@ def check_spotify(cfg: Settings) -> str:
     return f"logged in as {who} ({where})"
 
 
+def check_private_data(cfg: Settings) -> str:
+    from app.privacy import open_paths_problem, private_roots
+
+    problem = open_paths_problem(cfg)
+    if problem:
+        raise EmotuneError(problem)
+    roots = [str(r) for r in private_roots(cfg) if r.exists()]
+    return "owner-only: " + " and ".join(roots) if roots else "nothing stored yet"
+
+
 CHECKS: list[tuple[str, Callable[[Settings], str]]] = [
     ("database", check_database),
+    ("private data", check_private_data),
     ("active model", check_active_model),
     ("EEG stream", check_eeg_stream),
     ("Spotify", check_spotify),
@@ -122,7 +133,7 @@ def doctor(
 
     Example: emotune doctor
     """
-    results = run_checks(settings())
+    results = run_checks(settings(tighten=False))  # report open data, do not fix it here
     if as_json:
         print_json([r.__dict__ for r in results])
     else:

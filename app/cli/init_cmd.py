@@ -10,7 +10,8 @@ from app.cli.common import console, open_user_store, settings
 def init() -> None:
     """Create the config folder, the data folders and the database (migrated to the newest schema).
 
-    Safe to run again: nothing existing is changed.
+    Safe to run again: nothing existing is changed, except that your data is made owner-only
+    where other accounts could read it.
 
     Example: EMOTUNE_HOME=~/emotune-test emotune init
     """

@@ -17,6 +17,7 @@ from typer.core import TyperGroup
 
 from app import __version__
 from app.errors import to_user_error
+from app.privacy import private_files
 
 
 class ErrorBoundaryGroup(TyperGroup):
@@ -24,7 +25,8 @@ class ErrorBoundaryGroup(TyperGroup):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            with private_files():  # what a command writes into the home is owner-only
+                return super().invoke(ctx)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
         except Exception as exc:

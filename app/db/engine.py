@@ -86,6 +86,17 @@ def make_engine(database_url: str) -> Engine:
             ) from None
     _check_sqlite_file(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    # A new database file is created owner-only before SQLite opens it (SQLite gives the WAL
+    # and SHM files the database file's mode), so the user's emotions stay private whatever
+    # the umask. O_EXCL: an existing file is never opened here (see _check_sqlite_file).
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise StoreError(
+            f"database {path} cannot be created ({exc.strerror}); check the folder's permissions"
+        ) from None
     engine = create_engine(database_url, connect_args={"timeout": BUSY_TIMEOUT_S})
     event.listen(engine, "connect", _set_sqlite_pragmas)
     return engine

@@ -24,6 +24,7 @@ from typing import Any
 
 import classifier
 from app.emotions import EMOTIONS
+from app.privacy import user_umask
 
 DEMO_MODEL = Path(classifier.__file__).parent / "data" / "demo-synthetic-tsception.pt"
 DEMO_SOURCE_ID = "Muse00:55:DA:B0:DE:30"  # a made-up MAC for the simulated headset
@@ -100,7 +101,8 @@ def run_demo(
     started = time.monotonic()
     set_torch_threads(1)  # real-time work is light; a second thread only adds contention
     result = DemoResult()
-    opts.out.mkdir(parents=True, exist_ok=True)
+    with user_umask():  # --out follows the user's umask; the demo home in it is owner-only
+        opts.out.mkdir(parents=True, exist_ok=True)
     home = prepare_home(opts.out)
     say(f"demo home: {home} (a fresh store; your own emotune data is not touched)")
 
@@ -133,7 +135,10 @@ def run_demo(
         tracks = pick_tracks(emulator, opts)
         moods = track_moods(tracks)
         feelings = opts.out / "demo-track-moods.txt"
-        feelings.write_text("".join(f"{t.uri} {m}\n" for t, m in zip(tracks, moods, strict=True)))
+        with user_umask():
+            feelings.write_text(
+                "".join(f"{t.uri} {m}\n" for t, m in zip(tracks, moods, strict=True))
+            )
         say(
             "simulated Muse (SYNTHETIC EEG) over LSL; the simulated listener feels: "
             + ", ".join(moods)

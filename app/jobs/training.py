@@ -9,12 +9,14 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from app.config import Settings
 from app.errors import ConfigError
+from app.privacy import user_umask
 
 EEG_KIND = "eeg"
 
@@ -164,6 +166,8 @@ def evaluate(
 
     ws = source.load()
     kind = "learning-curve" if protocol == "calibration" else "confusion"
+    # --plot follows the user's umask; the default, in the home, is owner-only
+    where = nullcontext() if plot_path is None else user_umask()
     if plot_path is None:
         plot_path = (
             cfg.data_dir / "evaluations" / f"{kind}-{protocol}-{time.strftime('%Y%m%d-%H%M%S')}.png"
@@ -179,9 +183,13 @@ def evaluate(
             calibration_epochs=calibration_epochs,
             on_step=on_step,
         )
-        report["learning_curve_png"] = str(plot_curve(report, plot_path))
+        with where:
+            report["learning_curve_png"] = str(plot_curve(report, plot_path))
         return report
-    return run_evaluation(ws, protocol, train_config, k=folds, plot_path=plot_path, on_fold=on_fold)
+    with where:
+        return run_evaluation(
+            ws, protocol, train_config, k=folds, plot_path=plot_path, on_fold=on_fold
+        )
 
 
 def add(cfg: Settings, path: Path, *, use: bool | None = None) -> dict[str, Any]:

@@ -15,6 +15,7 @@ import hashlib
 import shutil
 import time
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ import numpy as np
 
 from app.config import Settings
 from app.errors import ModelError, NotFoundError
+from app.privacy import user_umask
 
 Progress = Callable[[int, int], None]
 Log = Callable[[str], None]
@@ -251,7 +253,9 @@ def evaluate_voice(
     _, score = train_and_score(data.features, data.emotions, data.actors, test_actors, **common)
     result = score.as_dict()
     png = confusion_png or reports_dir(cfg) / f"voice-confusion-{_stamp()}.png"
-    result["confusion_png"] = str(save_confusion_png(score, png))
+    # --plot follows the user's umask; the default, in the home, is owner-only
+    with user_umask() if confusion_png else nullcontext():
+        result["confusion_png"] = str(save_confusion_png(score, png))
     result["protocol"] = (
         f"trained on actors {_fmt(sorted(set(data.actors) - set(score.test_actors)))}, "
         f"held out {_fmt(score.test_actors)}; held-out actors "
