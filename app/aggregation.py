@@ -1,7 +1,9 @@
 """Pure aggregation of window predictions and self-ratings into a per-track tag.
 
-The per-track tag is the confidence-weighted mean of the window probabilities
-over all of the track's listens, rejected windows excluded. Self-ratings, where
+The per-track tag is the weighted mean of the window probabilities over all of
+the track's listens, rejected windows excluded; a window's weight is its
+confidence times the share of its electrodes the model could use (a window read
+with one electrode masked counts three quarters). Self-ratings, where
 present, outrank EEG. The result depends only on the multiset of inputs (sums
 use `math.fsum`, which is exact), so recomputing is deterministic and
 idempotent whatever order the rows come back in.
@@ -12,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from app.emotions import quadrant, rating_to_probability
 
@@ -26,6 +29,7 @@ class WindowProbs:
     confidence: float
     rejected: bool = False
     model_id: int | None = None  # the model that produced it (what the tag's basis rests on)
+    electrodes: float = 1.0  # share of the window's electrodes the model used (see below)
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,18 @@ class TagResult:
 def window_confidence(p_valence: float, p_arousal: float) -> float:
     """How far a prediction is from the 0.5 boundary, in [0, 1] (mean over both dimensions)."""
     return (abs(2 * p_valence - 1) + abs(2 * p_arousal - 1)) / 2
+
+
+def electrode_share(quality: dict[str, Any] | None) -> float:
+    """The share of a window's electrodes the model used, from its stored per-channel
+    quality ("good" 1.0/0.0 per channel); 1.0 for windows stored before electrodes were
+    judged one by one, which carry no "good" figure."""
+    flags = [
+        float(figs["good"])
+        for figs in (quality or {}).values()
+        if isinstance(figs, dict) and "good" in figs
+    ]
+    return math.fsum(flags) / len(flags) if flags else 1.0
 
 
 def _weighted_mean(values: Sequence[float], weights: Sequence[float]) -> float:
@@ -98,7 +114,7 @@ def aggregate_track(
         return _tag(v, a, n_windows=len(valid), n_listens=listens, source="self")
     if not valid:
         return None
-    weights = [w.confidence for w in valid]
+    weights = [w.confidence * w.electrodes for w in valid]
     v = _weighted_mean([w.p_valence for w in valid], weights)
     a = _weighted_mean([w.p_arousal for w in valid], weights)
     return _tag(v, a, n_windows=len(valid), n_listens=len(counted), source="eeg")

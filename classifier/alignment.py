@@ -36,7 +36,8 @@ class WearerAlignment:
     """Running per-channel statistics of one wearer's clean windows.
 
     sum_mean/sum_sq: [C] float64 sums over the observed windows of each window's per-channel
-    mean (µV) and mean square (µV²); count: windows observed. Windows are added one at a time
+    mean (µV) and mean square (µV²); channel_count: [C] windows observed per channel (a
+    masked electrode adds nothing); count: windows observed. Windows are added one at a time
     in time order, so a live session and a batch run over its raw EEG sum identically.
     """
 
@@ -44,24 +45,35 @@ class WearerAlignment:
     count: int = 0
     sum_mean: np.ndarray = field(default_factory=lambda: np.zeros(0))
     sum_sq: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    channel_count: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     def __post_init__(self) -> None:
         if len(self.sum_mean) == 0:
             self.sum_mean = np.zeros(self.n_channels)
             self.sum_sq = np.zeros(self.n_channels)
+        if len(self.channel_count) == 0:
+            self.channel_count = np.full(self.n_channels, float(self.count))
 
-    def observe(self, window: np.ndarray) -> None:
-        """Add one clean window [C, T] µV."""
+    def observe(self, window: np.ndarray, channel_ok: np.ndarray | None = None) -> None:
+        """Add one clean window [C, T] µV; channel_ok [C] bool leaves masked electrodes out."""
         x = np.asarray(window, dtype=np.float64)
-        self.sum_mean += x.mean(axis=1)
-        self.sum_sq += (x * x).mean(axis=1)
+        ok = np.ones(len(x), bool) if channel_ok is None else np.asarray(channel_ok, bool)
+        self.sum_mean += np.where(ok, x.mean(axis=1), 0.0)
+        self.sum_sq += np.where(ok, (x * x).mean(axis=1), 0.0)
+        self.channel_count += ok
         self.count += 1
 
     def stats(self) -> tuple[np.ndarray, np.ndarray]:
-        """(mean [C], std [C]) in µV of the windows observed so far (count must be > 0)."""
-        mean = self.sum_mean / self.count
-        var = np.maximum(self.sum_sq / self.count - mean * mean, 0.0)
-        return mean, np.maximum(np.sqrt(var), _MIN_STD_UV)
+        """(mean [C], std [C]) in µV of the windows observed so far (count must be > 0).
+        A channel never observed usable gets the mean 0 and the std of the others."""
+        n = np.maximum(self.channel_count, 1.0)
+        mean = self.sum_mean / n
+        var = np.maximum(self.sum_sq / n - mean * mean, 0.0)
+        std = np.sqrt(var)
+        seen = self.channel_count > 0
+        if seen.any() and not seen.all():
+            std = np.where(seen, std, np.median(std[seen]))
+        return mean, np.maximum(std, _MIN_STD_UV)
 
     def to_json(self) -> dict[str, Any]:
         """What is stored with a session: the kind, the windows seen and their statistics."""
@@ -77,17 +89,23 @@ def _scale(window: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
     return ((window - mean[:, None]) / std[:, None]).astype(np.float32)
 
 
-def align_in_order(state: WearerAlignment, windows: np.ndarray, clean: np.ndarray) -> np.ndarray:
+def align_in_order(
+    state: WearerAlignment,
+    windows: np.ndarray,
+    clean: np.ndarray,
+    channel_ok: np.ndarray | None = None,
+) -> np.ndarray:
     """Live and batch alignment: [W, C, T] µV -> [W, C, T] z-scores (float32).
 
-    Walks the windows in order: a clean window is added to `state` first, then every window
-    is scaled with the statistics so far. Before any clean window has been seen a window is
-    scaled with its own statistics. `state` is updated in place (the live session keeps it).
+    Walks the windows in order: a clean window is added to `state` first (its usable
+    electrodes, channel_ok [W, C]), then every window is scaled with the statistics so far.
+    Before any clean window has been seen a window is scaled with its own statistics.
+    `state` is updated in place (the live session keeps it).
     """
     out = np.empty(windows.shape, dtype=np.float32)
     for i, window in enumerate(windows):
         if clean[i]:
-            state.observe(window)
+            state.observe(window, None if channel_ok is None else channel_ok[i])
         if state.count:
             mean, std = state.stats()
         else:
@@ -98,17 +116,22 @@ def align_in_order(state: WearerAlignment, windows: np.ndarray, clean: np.ndarra
     return out
 
 
-def align_by_group(windows: np.ndarray, clean: np.ndarray, groups: np.ndarray) -> np.ndarray:
+def align_by_group(
+    windows: np.ndarray,
+    clean: np.ndarray,
+    groups: np.ndarray,
+    channel_ok: np.ndarray | None = None,
+) -> np.ndarray:
     """Batch alignment for training: each group (subject, wearer) scaled with the statistics
-    of all its clean windows ([W, C, T] µV -> [W, C, T] float32); a group without a clean
-    window uses all of its windows."""
+    of all its clean windows' usable electrodes ([W, C, T] µV -> [W, C, T] float32); a group
+    without a clean window uses all of its windows."""
     out = np.empty(windows.shape, dtype=np.float32)
     for group in np.unique(groups):
         members = np.flatnonzero(groups == group)
         basis = members[clean[members]] if clean[members].any() else members
         state = WearerAlignment(windows.shape[1])
         for i in basis:
-            state.observe(windows[i])
+            state.observe(windows[i], None if channel_ok is None else channel_ok[i])
         mean, std = state.stats()
         out[members] = (windows[members] - mean[None, :, None]) / std[None, :, None]
     return out

@@ -24,7 +24,8 @@ from classifier.alignment import NO_ALIGNMENT
 from classifier.datasets import WindowSet, concat
 from classifier.errors import ClassifierError
 from classifier.model import OUTPUTS, load_checkpoint, save_checkpoint
-from classifier.signal import recording_windows
+from classifier.quality import QualityHistory
+from classifier.signal import MUSE_MODEL_CHANNELS, recording_windows
 from classifier.training import (
     TrainConfig,
     TrainedModel,
@@ -98,6 +99,8 @@ def segments_to_windows(
 ) -> WindowSet:
     """One WindowSet of the wearer's rated listens (subject "wearer", trial = track)."""
     sets = []
+    # One wearer: every listen is judged against the same recent windows, in order.
+    history = QualityHistory(len(MUSE_MODEL_CHANNELS))
     for seg in segments:
         for name, value in (("valence", seg.valence), ("arousal", seg.arousal)):
             if value is not None and not 1 <= value <= 5:
@@ -109,6 +112,7 @@ def segments_to_windows(
             seg.rate_hz,
             stride_s=stride_s,
             line_noise_hz=line_noise_hz,
+            history=history,
         )
         n = len(w)
         if n == 0:
@@ -123,6 +127,7 @@ def segments_to_windows(
                 trial=np.full(n, str(seg.group), dtype=object),
                 position=np.arange(n),
                 rejected=np.array([r is not None for r in w.reasons]),
+                channel_ok=w.channel_ok,
             )
         )
     if not sets:

@@ -43,7 +43,9 @@ class WindowSet:
     data: [N, 4, 512] float32 µV (band-passed, MUSE_MODEL_CHANNELS order, 128 Hz);
     valence/arousal: [N] ratings 1-5 (NaN where the file had none); subject/trial: [N]
     str group names; position: [N] index of the window within its trial (time order);
-    rejected: [N] bool (quality check failed; kept so shares can be reported);
+    rejected: [N] bool (unreadable: too few usable electrodes or NaN; kept so shares can be
+    reported); channel_ok: [N, 4] bool, the electrodes the model may use (a masked one is
+    zero in the model's input);
     alignment: how `data` was aligned per wearer (classifier.alignment: "none" = raw µV,
     "wearer-zscore" = each subject's channels divided by that subject's own level).
     """
@@ -59,6 +61,12 @@ class WindowSet:
     synthetic: bool = False
     notes: list[str] = field(default_factory=list)
     alignment: str = NO_ALIGNMENT
+    channel_ok: np.ndarray | None = None
+    masked: bool = False  # masked electrodes already zeroed (by `aligned`)
+
+    def __post_init__(self) -> None:
+        if self.channel_ok is None:
+            self.channel_ok = np.ones(self.data.shape[:2], dtype=bool)
 
     def __len__(self) -> int:
         return len(self.data)
@@ -76,18 +84,30 @@ class WindowSet:
             self.synthetic,
             list(self.notes),
             self.alignment,
+            self.ok[index],
+            self.masked,
         )
+
+    @property
+    def ok(self) -> np.ndarray:
+        """[N, C] bool usable electrodes (never None after construction)."""
+        assert self.channel_ok is not None
+        return self.channel_ok
 
     def aligned(self, kind: str) -> WindowSet:
         """This set with each subject aligned by its own clean windows (see
-        classifier.alignment); itself when already aligned that way."""
-        if kind == self.alignment:
+        classifier.alignment) and every masked electrode zero (what the model sees for it,
+        live too); itself when already so."""
+        if kind == self.alignment and self.masked:
             return self
-        if self.alignment != NO_ALIGNMENT:
+        if kind != self.alignment and self.alignment != NO_ALIGNMENT:
             raise ClassifierError(f"windows aligned as {self.alignment!r} cannot become {kind!r}")
         out = self.subset(np.arange(len(self)))
-        out.data = align_by_group(self.data, ~self.rejected, self.subject)
-        out.alignment = kind
+        if kind != self.alignment:
+            out.data = align_by_group(self.data, ~self.rejected, self.subject, self.ok)
+            out.alignment = kind
+        out.data = np.where(out.ok[:, :, None], out.data, 0.0).astype(np.float32)
+        out.masked = True
         return out
 
     def labels(self, dimension: str) -> np.ndarray:
@@ -113,6 +133,8 @@ def concat(sets: Sequence[WindowSet], description: str = "") -> WindowSet:
         synthetic=all(s.synthetic for s in sets),
         notes=[n for s in sets for n in s.notes],
         alignment=sets[0].alignment,
+        channel_ok=np.concatenate([s.ok for s in sets]),
+        masked=all(s.masked for s in sets),
     )
 
 
@@ -294,6 +316,7 @@ def load_recordings(
                 position=np.arange(n),
                 rejected=np.array([r is not None for r in w.reasons]),
                 notes=[],
+                channel_ok=w.channel_ok,
             )
         )
     synthetic = "synthetic" in Path(recordings_dir).name.lower() or all(

@@ -46,6 +46,7 @@ def synthetic_windowset(subjects: range, duration_s: float, seed: int) -> Window
                     trial=np.full(n, f"synthetic-{s}/{mood}", dtype=object),
                     position=np.arange(n),
                     rejected=np.array([r is not None for r in w.reasons]),
+                    channel_ok=w.channel_ok,
                 )
             )
     out = concat(sets, description="")

@@ -324,21 +324,30 @@ class Predictor:
         return WearerAlignment(len(self.channels)) if self.aligned else None
 
     def normalise(
-        self, windows: np.ndarray, *, clean: np.ndarray | None = None, alignment: Any = None
+        self,
+        windows: np.ndarray,
+        *,
+        clean: np.ndarray | None = None,
+        alignment: Any = None,
+        channel_ok: np.ndarray | None = None,
     ) -> np.ndarray:
         """[W, C, T] µV -> [W, C, T] model input (float32).
 
         An aligned model first scales the windows, in order, with the wearer's statistics
         (`alignment`, a classifier.alignment.WearerAlignment updated in place with the
         windows marked `clean`; a fresh one when None), then applies the training statistics.
+        A masked electrode (channel_ok [W, C] False) is zero in the aligned space, as in
+        training (classifier.datasets.WindowSet.aligned).
         """
         if self.aligned:
             from classifier.alignment import align_in_order
 
             state = alignment if alignment is not None else self.new_alignment()
             ok = np.ones(len(windows), bool) if clean is None else np.asarray(clean, bool)
-            windows = align_in_order(state, windows, ok)
-        return (windows - self.norm_mean) / self.norm_std
+            windows = align_in_order(state, windows, ok, channel_ok)
+        if channel_ok is not None:
+            windows = np.where(np.asarray(channel_ok, bool)[:, :, None], windows, 0.0)
+        return ((windows - self.norm_mean) / self.norm_std).astype(np.float32)
 
     def predict_normalised(self, windows: np.ndarray, batch_size: int = 64) -> np.ndarray:
         """[W, C, T] normalised windows -> [W, 2] probabilities (valence high, arousal high)."""
@@ -374,15 +383,18 @@ class Predictor:
         *,
         clean: np.ndarray | None = None,
         alignment: Any = None,
+        channel_ok: np.ndarray | None = None,
     ) -> np.ndarray:
         """[W, C, T] band-passed µV windows in self.channels order, in time order -> [W, 2]
-        probabilities. clean/alignment: see `normalise` (used by aligned models only)."""
+        probabilities. clean/alignment/channel_ok: see `normalise`."""
         if windows.ndim != 3 or windows.shape[1:] != (len(self.channels), self.window_samples):
             raise ClassifierError(
                 f"windows of shape {windows.shape[1:]} do not fit model {self.model_name!r}, "
                 f"which takes ({len(self.channels)}, {self.window_samples})"
             )
-        x = self.normalise(windows.astype(np.float32), clean=clean, alignment=alignment)
+        x = self.normalise(
+            windows.astype(np.float32), clean=clean, alignment=alignment, channel_ok=channel_ok
+        )
         return self.predict_normalised(x, batch_size)
 
 

@@ -15,6 +15,7 @@ import numpy as np
 from classifier.alignment import WearerAlignment
 from classifier.calibration import CalibrationResult, CalibrationSegment, fine_tune
 from classifier.model import Predictor, set_torch_threads
+from classifier.quality import QualityHistory
 from classifier.signal import (
     DEFAULT_MAX_GAP_S,
     MODEL_RATE_HZ,
@@ -47,8 +48,9 @@ class WindowResult:
     start_time/end_time: seconds on the input timestamps' clock. p_valence/p_arousal:
     probability that the rating is high (> 3 of 5); None only when the window could not be
     classified (NaN/inf samples). confidence in [0, 1]: mean distance of both from 0.5, x2.
-    quality: per channel label -> figures (std_uv, peak_uv, line_noise_share, emg_share,
-    blink, flat). A rejected window keeps its probabilities when it had finite samples.
+    quality: per channel label -> figures (classifier.quality.FIGURES) and "good" (1.0 when
+    the model used that electrode, 0.0 when it was masked, with its "issue"). A rejected
+    window keeps its probabilities when it had finite samples.
     """
 
     start_time: float
@@ -74,6 +76,7 @@ def classify_recording(
     max_gap_s: float = DEFAULT_MAX_GAP_S,
     thresholds: QualityThresholds | None = None,
     alignment: WearerAlignment | None = None,
+    history: QualityHistory | None = None,
 ) -> list[WindowResult]:
     """Classify every whole window of a recording.
 
@@ -83,6 +86,7 @@ def classify_recording(
     reason and no probabilities, never dropped. Returns the windows in time order.
     alignment: for a model with per-wearer alignment, the session's running statistics
     (updated in place; pass a fresh `predictor.new_alignment()` to read them afterwards).
+    history: the wearer's recent windows for the quality limits (updated in place).
     """
     predictor.check_stream(channel_labels, rate_hz)
     windows = recording_windows(
@@ -96,6 +100,7 @@ def classify_recording(
         line_noise_hz=line_noise_hz,
         max_gap_s=max_gap_s,
         thresholds=thresholds,
+        history=history,
     )
     return classify_windows(predictor, windows, batch_size=batch_size, alignment=alignment)
 
@@ -110,7 +115,8 @@ def classify_windows(
     """Windows (in time order) -> one WindowResult each.
 
     Windows with NaN/inf samples get no probabilities; only windows that passed the quality
-    check update the wearer's alignment statistics (see classifier.alignment).
+    check update the wearer's alignment statistics (see classifier.alignment), and only with
+    their usable electrodes; masked electrodes are zero for the model.
     """
     if len(windows) == 0:
         return []
@@ -125,6 +131,7 @@ def classify_windows(
             batch_size,
             clean=clean[classifiable],
             alignment=alignment,
+            channel_ok=windows.channel_ok[classifiable],
         )
     results = []
     for i in range(len(windows)):
@@ -181,6 +188,9 @@ class LiveClassifier:
         self.stamps = np.empty(0)
         self.last_window_end = -np.inf
         self.alignment = predictor.new_alignment()
+        # The session's quality history: each new window is judged once, in order, as a
+        # batch run over the same EEG judges it.
+        self.history = QualityHistory(len(predictor.channels))
 
     def push(self, samples: np.ndarray, stamps: np.ndarray) -> None:
         """Append [n, C] µV samples and their [n] timestamps (s)."""
@@ -211,13 +221,15 @@ class LiveClassifier:
             window_s=self.predictor.window_s,
             stride_s=self.stride_s,
             line_noise_hz=self.line_noise_hz,
+            judge=False,
         )
         new = []
         for i, end in enumerate(windows.end_times):
             if self.last_window_end + 0.5 * self.stride_s < end <= newest:
                 new.append(i)
                 self.last_window_end = float(end)
-        results = classify_windows(self.predictor, windows.take(new), alignment=self.alignment)
+        judged = windows.take(new).judged(self.history)
+        results = classify_windows(self.predictor, judged, alignment=self.alignment)
         # Drop whole strides from the front only: the window grid then stays put from tick
         # to tick (as in a batch run), so no window is skipped over.
         stale = int(np.sum(self.stamps < self.stamps[-1] - self.keep_s))

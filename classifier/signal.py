@@ -8,13 +8,21 @@ Units: samples in microvolts (µV), times in seconds, rates in Hz.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
 from classifier.errors import ClassifierError
+from classifier.quality import (
+    FIGURES,
+    QualityHistory,
+    QualityThresholds,
+    channel_figures,
+    judge_windows,
+)
 
 # TSCeption's hemisphere kernel slides one set of weights over the first and the second
 # half of the channel list, so the halves must mirror each other: left (TP9, AF7) then
@@ -28,7 +36,6 @@ DEFAULT_STRIDE_S = 1.0
 BAND_HZ = (1.0, 45.0)
 # Larger steps between timestamps than this are a gap (Bluetooth drop): windows never span one.
 DEFAULT_MAX_GAP_S = 0.1
-FRONTAL = ("AF7", "AF8")
 
 
 def pick_channels(
@@ -148,19 +155,44 @@ def bandpass_notch(
 def split_at_gaps(
     timestamps: np.ndarray, rate_hz: float, *, max_gap_s: float = DEFAULT_MAX_GAP_S
 ) -> list[tuple[int, int]]:
-    """Split a recording at timestamp gaps and at backward jumps of the clock.
+    """Split a recording where samples are really missing, not at jitter.
 
-    timestamps: [n] seconds. Returns half-open index ranges [(start, stop), ...] of
-    gap-free stretches, in order, covering every sample exactly once.
+    timestamps: [n] seconds. A step between neighbours that differs from one sample period
+    by more than max_gap_s (forwards: a Bluetooth drop; backwards: the clock was reset) or
+    is not finite starts a new stretch. muselsl stamps each chunk of 12 samples on arrival,
+    so duplicate and slightly backward stamps (a few ms) inside a stream are jitter and stay
+    in one stretch. Returns half-open index ranges [(start, stop), ...] covering every
+    sample exactly once, in order.
     """
     n = len(timestamps)
     if n == 0:
         return []
-    step = np.diff(timestamps)
+    off_by = np.abs(np.diff(timestamps) - 1.0 / rate_hz)
     limit = max(max_gap_s, 2.5 / rate_hz)
-    breaks = np.flatnonzero((step > limit) | (step <= 0) | ~np.isfinite(step)) + 1
+    breaks = np.flatnonzero(~(off_by <= limit)) + 1  # NaN steps break too
     edges = [0, *breaks.tolist(), n]
     return [(a, b) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
+
+
+def dejitter(timestamps: np.ndarray, rate_hz: float) -> tuple[float, float]:
+    """(time of the first sample, seconds per sample) of one gap-free stretch: a least-squares
+    line of time against sample index, as LSL's own dejittering fits it.
+
+    timestamps: [n] seconds. With fewer than 3 samples, or a fitted rate more than 5% off
+    rate_hz (a stretch too short or too jittered to say), the nominal period is kept.
+    """
+    n = len(timestamps)
+    period = 1.0 / rate_hz
+    if n < 3:
+        return float(timestamps[0]) if n else 0.0, period
+    index = np.arange(n, dtype=np.float64)
+    mean_i, mean_t = index.mean(), float(np.mean(timestamps))
+    slope = float(
+        np.dot(index - mean_i, timestamps - mean_t) / np.dot(index - mean_i, index - mean_i)
+    )
+    if not (abs(slope - period) <= 0.05 * period):
+        slope = period
+    return mean_t - slope * mean_i, slope
 
 
 def window_starts(n_samples: int, window: int, stride: int) -> np.ndarray:
@@ -179,145 +211,28 @@ def cut_windows(samples: np.ndarray, starts: np.ndarray, window: int) -> np.ndar
 
 
 @dataclass(frozen=True)
-class QualityThresholds:
-    """Limits of an acceptable window, per channel (µV and power shares)."""
-
-    flat_std_uv: float = 0.5  # a channel this still is not touching skin
-    max_abs_uv: float = 200.0  # after band-pass: beyond this is movement or a loose electrode
-    max_line_noise_share: float = 0.5  # share of 1-64 Hz power within ±2 Hz of the mains
-    max_emg_share: float = 0.3  # share of power in 30-60 Hz: jaw clench / forehead muscle
-    blink_uv: float = 60.0  # frontal slow (< ~4 Hz) swing beyond this is a blink
-    reject_blinks: bool = False  # blinks are frequent; flagged per channel, not rejected
-
-
-@lru_cache(maxsize=16)
-def _band_weights(n_t: int, rate_hz: float, line_noise_hz: float) -> np.ndarray:
-    """[F, 3] 0/1 weights picking total (>= 1 Hz), mains (±2 Hz) and muscle (30-60 Hz) bins."""
-    freqs = np.fft.rfftfreq(n_t, 1.0 / rate_hz)
-    near_mains = np.abs(freqs - line_noise_hz) <= 2.0
-    weights = np.stack(
-        [freqs >= 1.0, near_mains, (freqs >= 30.0) & (freqs <= 60.0) & ~near_mains], axis=1
-    )
-    return weights.astype(np.float32)
-
-
-_FIGURES = ("std_uv", "peak_uv", "line_noise_share", "emg_share", "blink", "flat")
-
-
-def window_quality(
-    raw_windows: np.ndarray,
-    filtered_windows: np.ndarray,
-    channel_labels: Sequence[str],
-    rate_hz: float = MODEL_RATE_HZ,
-    *,
-    line_noise_hz: float = 50.0,
-    thresholds: QualityThresholds | None = None,
-) -> tuple[list[dict[str, dict[str, float]]], list[str | None]]:
-    """Per-channel quality figures and a reject reason for every window.
-
-    raw_windows: [W, C, T] µV resampled but unfiltered (mains and muscle still visible);
-    filtered_windows: [W, C, T] µV after band-pass/notch. Returns (quality, reasons), each of
-    length W: quality[w][channel] = {std_uv, peak_uv, line_noise_share, emg_share, blink, flat}
-    and reasons[w] None for a good window, else one short reason naming the channel.
-    Windows containing NaN/inf get {nonfinite_share} only and a reason.
-    """
-    import scipy.fft
-
-    th = thresholds or QualityThresholds()
-    n_win, n_ch, n_t = raw_windows.shape
-    labels = list(channel_labels)
-    if n_win == 0:
-        return [], []
-    bad_rows = np.zeros(n_win, dtype=bool)
-    nonfinite_share = None
-    raw = raw_windows
-    filt = filtered_windows
-    if not np.isfinite(raw).all():
-        finite = np.isfinite(raw)
-        nonfinite_share = 1.0 - finite.mean(axis=2)  # [W, C]
-        bad_rows = nonfinite_share.max(axis=1) > 0
-        raw = np.where(finite, raw, 0.0).astype(np.float32)
-        filt = np.where(np.isfinite(filt), filt, 0.0).astype(np.float32)
-
-    spectrum = scipy.fft.rfft(raw - raw.mean(axis=2, keepdims=True), axis=2)
-    power = spectrum.real**2 + spectrum.imag**2  # [W, C, F]
-    bands = power @ _band_weights(n_t, float(rate_hz), float(line_noise_hz))  # [W, C, 3]
-    total = bands[..., 0] + 1e-12
-    line_share = bands[..., 1] / total
-    emg_share = bands[..., 2] / total
-    std = filt.std(axis=2)
-    peak = np.abs(filt).max(axis=2)
-    # Blinks: the slow (< ~4 Hz) swing of a frontal channel; a 0.25 s moving average keeps
-    # blinks and drops alpha and faster rhythms.
-    frontal = np.array([label in FRONTAL for label in labels])
-    blink_swing = np.zeros((n_win, n_ch), dtype=np.float32)
-    if frontal.any():
-        box = max(1, int(round(0.25 * rate_hz)))
-        csum = np.cumsum(filt[:, frontal, :], axis=2, dtype=np.float64)
-        smooth = (csum[..., box:] - csum[..., :-box]) / box
-        blink_swing[:, frontal] = smooth.max(axis=2) - smooth.min(axis=2)
-    is_flat = std < th.flat_std_uv
-    is_blink = blink_swing > th.blink_uv
-    figures = np.stack(
-        [
-            np.round(std, 3),
-            np.round(peak, 3),
-            np.round(line_share, 4),
-            np.round(emg_share, 4),
-            is_blink.astype(np.float32),
-            is_flat.astype(np.float32),
-        ],
-        axis=2,
-    ).tolist()  # [W][C][6] plain floats
-    checks = [
-        (is_flat, lambda w, c: f"flat signal on {labels[c]}"),
-        (line_share > th.max_line_noise_share, lambda w, c: f"line noise on {labels[c]}"),
-        (emg_share > th.max_emg_share, lambda w, c: f"jaw clench / muscle on {labels[c]}"),
-        (peak > th.max_abs_uv, lambda w, c: f"amplitude {peak[w, c]:.0f} µV on {labels[c]}"),
-    ]
-    if th.reject_blinks:
-        checks.append((is_blink, lambda w, c: f"blink on {labels[c]}"))
-    failing = np.zeros((n_win, n_ch), dtype=bool)
-    for mask, _ in checks:
-        failing |= mask
-    quality: list[dict[str, dict[str, float]]] = []
-    reasons: list[str | None] = []
-    for w in range(n_win):
-        if bad_rows[w]:
-            assert nonfinite_share is not None
-            shares = nonfinite_share[w]
-            quality.append({labels[c]: {"nonfinite_share": float(shares[c])} for c in range(n_ch)})
-            reasons.append(f"NaN/inf samples on {labels[int(np.argmax(shares))]}")
-            continue
-        quality.append(
-            {labels[c]: dict(zip(_FIGURES, figures[w][c], strict=True)) for c in range(n_ch)}
-        )
-        reason = None
-        if failing[w].any():
-            # Channel by channel, the first failed check names the reason.
-            for c in range(n_ch):
-                hit = next((text for mask, text in checks if mask[w, c]), None)
-                if hit is not None:
-                    reason = hit(w, c)
-                    break
-        reasons.append(reason)
-    return quality, reasons
-
-
-@dataclass(frozen=True)
 class Windows:
     """Windows cut from one recording, ready for normalisation and the model.
 
-    data: [W, 4, T] float32 µV, band-passed, in MUSE_MODEL_CHANNELS order at MODEL_RATE_HZ
+    data: [W, C, T] float32 µV, band-passed, in the model's channel order at MODEL_RATE_HZ
     (non-finite samples replaced by 0 so a batch can still run; such windows are rejected);
-    start_times/end_times: [W] seconds on the input clock; quality/reasons: per window.
+    start_times/end_times: [W] seconds on the input clock (dejittered);
+    figures: [W, C, F] quality figures (classifier.quality.FIGURES); nonfinite: [W, C] share
+    of NaN/inf samples; quality/reasons/channel_ok: the judgement (classifier.quality.
+    judge_windows): per-channel figures with "good", None or a reject reason, [W, C] bool
+    mask of usable electrodes. Unjudged windows (judge=False) have empty quality, a reason
+    only for NaN, and every finite window's channels usable.
     """
 
     data: np.ndarray
     start_times: np.ndarray
     end_times: np.ndarray
-    quality: list[dict[str, dict[str, float]]]
+    quality: list[dict[str, dict[str, Any]]]
     reasons: list[str | None]
+    channel_ok: np.ndarray
+    figures: np.ndarray
+    nonfinite: np.ndarray
+    channels: tuple[str, ...] = MUSE_MODEL_CHANNELS
 
     def __len__(self) -> int:
         return len(self.start_times)
@@ -325,13 +240,38 @@ class Windows:
     def take(self, index: Sequence[int] | np.ndarray) -> Windows:
         """The windows at `index` (in that order)."""
         index = np.asarray(index, dtype=np.int64)
-        return Windows(
+        return replace(
+            self,
             data=self.data[index],
             start_times=self.start_times[index],
             end_times=self.end_times[index],
             quality=[self.quality[i] for i in index],
             reasons=[self.reasons[i] for i in index],
+            channel_ok=self.channel_ok[index],
+            figures=self.figures[index],
+            nonfinite=self.nonfinite[index],
         )
+
+    def judged(
+        self, history: QualityHistory, thresholds: QualityThresholds | None = None
+    ) -> Windows:
+        """These windows judged in order against (and added to) the wearer's `history`."""
+        quality, reasons, channel_ok = judge_windows(
+            self.figures, self.nonfinite, self.channels, history, thresholds
+        )
+        return replace(self, quality=quality, reasons=reasons, channel_ok=channel_ok)
+
+
+def _share_per_window(
+    flags: np.ndarray, starts: np.ndarray, win: int, n_in: int, n_model: int
+) -> np.ndarray:
+    """[C, n_in] bool flags on the input clock -> [W, C] share flagged within each window
+    (the input samples a window of `win` model samples starting at `starts` stands for)."""
+    counts = np.concatenate([np.zeros((flags.shape[0], 1)), np.cumsum(flags, axis=1)], axis=1)
+    first = np.minimum(np.floor(starts * n_in / n_model).astype(np.int64), n_in)
+    last = np.minimum(np.ceil((starts + win) * n_in / n_model).astype(np.int64), n_in)
+    share = (counts[:, last] - counts[:, first]) / np.maximum(last - first, 1)
+    return share.T
 
 
 def recording_windows(
@@ -346,15 +286,18 @@ def recording_windows(
     line_noise_hz: float = 50.0,
     max_gap_s: float = DEFAULT_MAX_GAP_S,
     thresholds: QualityThresholds | None = None,
-    with_quality: bool = True,
+    history: QualityHistory | None = None,
+    judge: bool = True,
 ) -> Windows:
     """The whole signal path for one recording.
 
     samples: [n, C] µV at rate_hz with one label per column (any order; AUX ignored);
-    timestamps: [n] seconds. Picks and orders the model channels, splits at gaps, and per
-    gap-free stretch resamples to MODEL_RATE_HZ, filters and cuts windows of window_s every
-    stride_s. Every window lies wholly inside one stretch; stretches shorter than a window
-    give none. Returns Windows (data [W, len(model_channels), window_s * 128]).
+    timestamps: [n] seconds. Picks and orders the model channels, splits where samples are
+    missing (not at jitter), and per gap-free stretch dejitters the time, resamples to
+    MODEL_RATE_HZ, filters and cuts windows of window_s every stride_s. Every window lies
+    wholly inside one stretch; stretches shorter than a window give none. With `judge`, the
+    windows are judged in order against `history` (a fresh one when None; updated in place).
+    Returns Windows (data [W, len(model_channels), window_s * 128]).
     """
     samples = np.asarray(samples)
     timestamps = np.asarray(timestamps, dtype=np.float64)
@@ -362,16 +305,16 @@ def recording_windows(
         raise ClassifierError(
             f"{samples.shape[0]} samples but {len(timestamps)} timestamps; they must match"
         )
+    th = thresholds or QualityThresholds()
     picked = pick_channels(samples, channel_labels, model_channels)
-    resample_factors(rate_hz)  # refuse a bad rate before any work
+    up, down = resample_factors(rate_hz)  # refuse a bad rate before any work
     win = int(round(window_s * MODEL_RATE_HZ))
     stride = max(1, int(round(stride_s * MODEL_RATE_HZ)))
-    datas, starts_t, ends_t, quality, reasons = [], [], [], [], []
+    datas, starts_t, figures, nonfinite = [], [], [], []
     # Work channel-first ([C, n], contiguous in time): scipy filters run faster that way.
     picked_cf = np.ascontiguousarray(picked.T)
     for a, b in split_at_gaps(timestamps, rate_hz, max_gap_s=max_gap_s):
         seg = picked_cf[:, a:b]
-        seg_t0 = timestamps[a]
         finite = np.isfinite(seg)
         all_finite = bool(finite.all())
         raw = resample(seg if all_finite else np.where(finite, seg, 0.0), rate_hz, axis=1)
@@ -379,38 +322,51 @@ def recording_windows(
             continue
         filt = bandpass_notch(raw, MODEL_RATE_HZ, line_noise_hz=line_noise_hz, axis=1)
         starts = window_starts(raw.shape[1], win, stride)
-        if not all_finite:
-            # Mark NaN/inf where they were, on the model clock, so quality can name them.
-            # A model-clock sample is bad when any input sample it stands for was.
-            counts = np.concatenate([np.zeros((seg.shape[0], 1)), np.cumsum(~finite, axis=1)], 1)
-            m = raw.shape[1]
-            edges = np.minimum(np.ceil(np.arange(m + 1) * (b - a) / m).astype(np.int64), b - a)
-            bad = (counts[:, edges[1:]] - counts[:, edges[:-1]]) > 0
-            raw = np.where(bad, np.nan, raw).astype(np.float32)
+        n_in, n_model = b - a, raw.shape[1]
+        # A model-clock sample stands for the input samples it was made of: a window's NaN
+        # and clipped shares are counted on the input clock.
+        bad_share = (
+            np.zeros((len(starts), seg.shape[0]))
+            if all_finite
+            else _share_per_window(~finite, starts, win, n_in, n_model)
+        )
+        railed = np.abs(np.where(finite, seg, 0.0)) >= th.rail_uv
+        railed_share = _share_per_window(railed, starts, win, n_in, n_model)
         # [C, n] -> [W, C, T] views (raw) and a contiguous copy (filtered, handed to the model).
         raw_w = np.lib.stride_tricks.sliding_window_view(raw, win, axis=1)[:, starts]
         raw_w = raw_w.transpose(1, 0, 2)
         filt_w = np.lib.stride_tricks.sliding_window_view(filt, win, axis=1)[:, starts]
         filt_w = np.ascontiguousarray(filt_w.transpose(1, 0, 2))
-        if with_quality:
-            q, r = window_quality(
-                raw_w, filt_w, model_channels, line_noise_hz=line_noise_hz, thresholds=thresholds
+        figures.append(
+            channel_figures(
+                raw_w,
+                filt_w,
+                railed_share,
+                model_channels,
+                MODEL_RATE_HZ,
+                line_noise_hz=line_noise_hz,
+                blink_uv=th.blink_uv,
+                flat_std_uv=th.flat_std_uv,
             )
-        else:
-            nonfinite = ~np.isfinite(raw_w).all(axis=(1, 2))
-            q = [{} for _ in starts]
-            r = ["NaN/inf samples" if bad else None for bad in nonfinite]
+        )
+        nonfinite.append(bad_share)
         datas.append(filt_w)
-        start_times = seg_t0 + starts / MODEL_RATE_HZ
-        starts_t.append(start_times)
-        ends_t.append(start_times + window_s)
-        quality.extend(q)
-        reasons.extend(r)
+        t0, period = dejitter(timestamps[a:b], rate_hz)
+        starts_t.append(t0 + starts * (down / up) * period)
     n_ch = len(model_channels)
-    return Windows(
+    start_times = np.concatenate(starts_t) if starts_t else np.zeros(0)
+    nonfinite_all = np.concatenate(nonfinite) if nonfinite else np.zeros((0, n_ch))
+    windows = Windows(
         data=np.concatenate(datas) if datas else np.zeros((0, n_ch, win), np.float32),
-        start_times=np.concatenate(starts_t) if starts_t else np.zeros(0),
-        end_times=np.concatenate(ends_t) if ends_t else np.zeros(0),
-        quality=quality,
-        reasons=reasons,
+        start_times=start_times,
+        end_times=start_times + window_s,
+        quality=[{} for _ in start_times],
+        reasons=["NaN/inf samples" if share.max() > 0 else None for share in nonfinite_all],
+        channel_ok=nonfinite_all == 0,
+        figures=np.concatenate(figures) if figures else np.zeros((0, n_ch, len(FIGURES))),
+        nonfinite=nonfinite_all,
+        channels=tuple(model_channels),
     )
+    if not judge:
+        return windows
+    return windows.judged(history or QualityHistory(n_ch, th.history_windows), th)

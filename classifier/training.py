@@ -46,6 +46,9 @@ class TrainConfig:
     threads: int | None = 1  # torch CPU threads; None leaves torch's default
     progress: bool = True
     hparams: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_HPARAMS))
+    # Share of training windows with one random electrode zeroed, as a masked (bad) one is
+    # live: the model learns to read a window with three electrodes.
+    channel_dropout: float = 0.25
     callbacks: list[Any] = field(default_factory=list)  # extra Lightning callbacks (timers...)
 
 
@@ -247,7 +250,7 @@ def _quiet_lightning() -> None:
     warnings.filterwarnings("ignore", message=".*TreeSpec.*")
 
 
-def _lightning_module(model: Any, lr: float) -> Any:
+def _lightning_module(model: Any, lr: float, channel_dropout: float = 0.0) -> Any:
     import lightning as L
     import torch
 
@@ -271,7 +274,15 @@ def _lightning_module(model: Any, lr: float) -> Any:
             return self.model(x.contiguous(memory_format=torch.channels_last))
 
         def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
-            x, y = batch
+            x, y = batch  # x: [B, 1, C, T]
+            if channel_dropout > 0:
+                # Zero one random electrode of a share of the windows (a masked electrode).
+                n, n_ch = x.shape[0], x.shape[2]
+                drop = torch.rand(n, device=x.device) < channel_dropout
+                which = torch.randint(0, n_ch, (n,), device=x.device)
+                keep = torch.ones(n, n_ch, device=x.device, dtype=x.dtype)
+                keep[drop, which[drop]] = 0.0
+                x = x * keep[:, None, :, None]
             loss = masked_bce(self(x), y)
             self.log("train_loss", loss, prog_bar=True, on_step=False, on_epoch=True)
             return loss
@@ -365,7 +376,7 @@ def fit(
     if init_state is not None:
         model.load_state_dict(init_state)
     model = model.to(memory_format=torch.channels_last)
-    module = _lightning_module(model, cfg.lr)
+    module = _lightning_module(model, cfg.lr, cfg.channel_dropout)
     best: dict[str, Any] = {"loss": None, "state": None}
 
     class KeepBest(L.Callback):

@@ -14,7 +14,14 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from app.aggregation import Rating, TagResult, WindowProbs, aggregate_track, counted_windows
+from app.aggregation import (
+    Rating,
+    TagResult,
+    WindowProbs,
+    aggregate_track,
+    counted_windows,
+    electrode_share,
+)
 from app.db.models import (
     Listen,
     Model,
@@ -76,14 +83,28 @@ class TaggedTrack:
     n_windows: int
     n_listens: int
     source: str | None
-    basis: str | None  # what the tag rests on: self, calibrated, generic, synthetic, voice
+    basis: str | None  # what the tag rests on: self, calibrated, generic, synthetic, voice, music
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
 
-def list_tracks(db: Session, *, emotion: str | None = None) -> list[TaggedTrack]:
-    """All tracks (or those tagged `emotion`), best confidence first, then by name."""
+def list_tracks(
+    db: Session, *, emotion: str | None = None, include_music: bool = False
+) -> list[TaggedTrack]:
+    """All tracks (or those tagged `emotion`), best confidence first, then by name.
+
+    With `include_music`, a track with no EEG/self/voice tag but a music position
+    (`emotune music fetch`) carries that position with the basis "music"; a music
+    position never replaces a tag.
+    """
+    if include_music:
+        from app.db.music_repository import with_music_positions
+
+        rows = with_music_positions(db, list_tracks(db))
+        if emotion is not None:
+            rows = [r for r in rows if r.emotion == emotion]
+        return rows
     stmt = select(Track, TrackTag).join(TrackTag, TrackTag.track_id == Track.id, isouter=True)
     if emotion is not None:
         stmt = stmt.where(TrackTag.quadrant == emotion)
@@ -181,13 +202,14 @@ def recompute_track_tag(
             WindowPrediction.confidence,
             WindowPrediction.rejected,
             WindowPrediction.model_id,
+            WindowPrediction.quality,
         )
         .join(Listen, Listen.id == WindowPrediction.listen_id)
         .where(Listen.track_id == track_id)
     ).all()
     windows = [
-        WindowProbs(lid, pv, pa, conf, rejected, model_id)
-        for lid, pv, pa, conf, rejected, model_id in rows
+        WindowProbs(lid, pv, pa, conf, rejected, model_id, electrode_share(quality))
+        for lid, pv, pa, conf, rejected, model_id, quality in rows
         if pv is not None and pa is not None
     ]
     ratings = [

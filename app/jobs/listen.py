@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.aggregation import WindowProbs, aggregate_track
+from app.aggregation import WindowProbs, aggregate_track, electrode_share
 from app.db import repository
 from app.db.engine import Store
 from app.db.models import (
@@ -393,7 +393,9 @@ class ListenSession:
             elif placement is Placement.INSIDE:
                 self.summary.windows_kept += 1
             if not w.rejected and w.p_valence is not None:
-                probs = WindowProbs(0, w.p_valence, w.p_arousal, w.confidence)
+                probs = WindowProbs(
+                    0, w.p_valence, w.p_arousal, w.confidence, electrodes=electrode_share(w.quality)
+                )
                 self._recent.append((w.end_time, probs))
             rows.append(self._window_row(w, listen_id))
             self.emit(

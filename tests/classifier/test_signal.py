@@ -106,24 +106,97 @@ def test_nan_windows_are_kept_rejected_with_a_reason() -> None:
     assert np.isfinite(w.data).all()
 
 
-def test_quality_flags_flat_line_noise_jaw_clench_and_blinks() -> None:
+def test_a_bad_electrode_is_masked_and_the_window_still_read() -> None:
+    """Per electrode, not per window: flat, clipped and muscle electrodes are masked; mains
+    pickup that the notch removes is reported, not masked (SYNTHETIC EEG)."""
     rng = np.random.default_rng(0)
-    base = synthetic_muse_eeg(12, "calm", seed=4, n_channels=4, line_noise_hz=50.0)
+    base = synthetic_muse_eeg(30, "calm", seed=4, n_channels=4, line_noise_hz=50.0)
     base = base.astype(np.float64)
     flat = base.copy()
     flat[:, 0] = 3.0  # TP9 not touching skin
     mains = base.copy()
     mains[:, 3] += 200 * np.sin(2 * np.pi * 50 * np.arange(len(base)) / RATE)  # TP10
     clench = base.copy()
-    clench[:, 3] += rng.normal(0, 80, len(base))  # broadband muscle (EMG) on TP10
+    clench_at = slice(int(15 * RATE), int(25 * RATE))
+    clench[clench_at, 3] += rng.normal(0, 150, 10 * int(RATE))  # 10 s of muscle (EMG) on TP10
+    clipped = base.copy()
+    clipped[::8, 1] = -1000.0  # AF7 at the ADC's rail for 1 sample in 8 (12%)
     ts = stamps(len(base))
-    reasons = {}
-    for name, x in {"flat": flat, "mains": mains, "clench": clench, "clean": base}.items():
-        reasons[name] = recording_windows(x, ts, MUSELSL_CHANNELS[:4], RATE).reasons
-    assert all(r == "flat signal on TP9" for r in reasons["flat"])
-    assert all(r == "line noise on TP10" for r in reasons["mains"])
-    assert all(r is not None and "TP10" in r for r in reasons["clench"])
-    assert all(r is None for r in reasons["clean"])
+    got = {}
+    for name, x in {
+        "flat": flat,
+        "mains": mains,
+        "clench": clench,
+        "clipped": clipped,
+        "clean": base,
+    }.items():
+        got[name] = recording_windows(x, ts, MUSELSL_CHANNELS[:4], RATE)
+    for name in got:
+        assert all(r is None for r in got[name].reasons), name  # every window still read
+    order = list(MUSE_MODEL_CHANNELS)  # TP9, AF7, TP10, AF8
+
+    def masked(name: str) -> set[str]:
+        w = got[name]
+        return {order[c] for c in range(4) if not w.channel_ok[:, c].all()}
+
+    assert masked("clean") == set() and masked("mains") == set()
+    assert masked("flat") == {"TP9"} and masked("clipped") == {"AF7"}
+    assert masked("clench") == {"TP10"}
+    during = (got["clench"].start_times >= 1015.0) & (got["clench"].end_times <= 1025.0)
+    issues = {q["TP10"].get("issue") for q, d in zip(got["clench"].quality, during) if d}
+    assert issues and issues <= {"muscle", "amplitude"}  # every window inside: masked
+    assert {q["TP9"]["issue"] for q in got["flat"].quality} == {"flat signal"}
+    assert {q["AF7"]["issue"] for q in got["clipped"].quality} == {"saturated"}
+    assert min(q["TP10"]["line_noise_share"] for q in got["mains"].quality) > 0.5
+    assert max(q["TP10"]["line_noise_share"] for q in got["clean"].quality) < 0.05
+
+
+def test_a_window_with_too_few_usable_electrodes_is_rejected_naming_them() -> None:
+    x = synthetic_muse_eeg(10, "calm", seed=7, n_channels=4).astype(np.float64)
+    x[:, 0] = 3.0  # TP9 flat
+    x[:, 1] = 5.0  # AF7 flat
+    x[:, 2] = np.where(np.arange(len(x)) % 4 == 0, 1000.0, x[:, 2])  # AF8 clipped 25%
+    w = recording_windows(x, stamps(len(x)), MUSELSL_CHANNELS[:4], RATE)
+    assert len(w) == 7
+    assert all(
+        r == "1 of 4 electrodes usable (TP9 flat signal, AF7 flat signal, AF8 saturated)"
+        for r in w.reasons
+    )
+    assert w.channel_ok.sum(axis=1).tolist() == [1] * 7
+
+
+def test_amplitude_limit_follows_the_wearers_own_level() -> None:
+    """A head whose forehead runs at 300 µV keeps its windows; a burst 10x its own level is
+    masked on that electrode only (SYNTHETIC EEG)."""
+    x = synthetic_muse_eeg(40, "calm", seed=8, n_channels=4).astype(np.float64)
+    x[:, 1] *= 300.0 / np.abs(x[:, 1]).max()  # AF7 loud for the whole take
+    burst = slice(int(30 * RATE), int(31 * RATE))
+    x[burst, 2] += 10 * x[:, 2].std() * np.sin(np.linspace(0, 20, burst.stop - burst.start))
+    w = recording_windows(x, stamps(len(x)), MUSELSL_CHANNELS[:4], RATE)
+    af7, af8 = list(MUSE_MODEL_CHANNELS).index("AF7"), list(MUSE_MODEL_CHANNELS).index("AF8")
+    assert w.channel_ok[:, af7].all()
+    hit = (w.start_times - 1000.0 <= 30.5) & (w.end_times - 1000.0 >= 30.5)
+    assert not w.channel_ok[hit, af8].any() and w.channel_ok[~hit, af8].mean() > 0.9
+    assert all(q["AF8"]["issue"] == "amplitude" for q, h in zip(w.quality, hit) if h)
+
+
+def test_jittered_stamps_stay_one_stretch_and_a_real_gap_splits() -> None:
+    """muselsl stamps chunks of 12 on arrival: duplicate and slightly backward stamps are
+    jitter, dejittered by a line fit; only missing samples split a recording."""
+    rng = np.random.default_rng(1)
+    n = int(20 * RATE)
+    true_t = 1000.0 + np.arange(n) / RATE
+    jittered = true_t + np.repeat(rng.uniform(-0.003, 0.003, n // 12 + 1), 12)[:n]
+    jittered[100] = jittered[99]  # a duplicate
+    jittered[500] = jittered[499] - 0.001  # a backward step
+    assert split_at_gaps(jittered, RATE) == [(0, n)]
+    x = synthetic_muse_eeg(20, "calm", seed=2, n_channels=4)
+    w = recording_windows(x, jittered, MUSELSL_CHANNELS[:4], RATE)
+    assert len(w) == 17
+    np.testing.assert_allclose(w.start_times, 1000.0 + np.arange(17), atol=0.002)
+    gapped = true_t.copy()
+    gapped[n // 2 :] += 0.5  # half a second of samples missing
+    assert split_at_gaps(gapped, RATE) == [(0, n // 2), (n // 2, n)]
 
 
 def test_blinks_are_counted_on_frontal_channels_only() -> None:
