@@ -97,6 +97,9 @@ def _register() -> None:
 
     for spotify_module in (login, sandbox, sync, sort, queue):
         spotify_module.register(app)
+    from app.cli import music
+
+    music.register(app)
 
 
 _register()

@@ -29,9 +29,11 @@ def sort(
     include_synthetic: IncludeSyntheticOpt = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
-    """Reorder a playlist you own by emotion; untagged tracks keep their order at the end.
+    """Reorder a playlist you own by emotion; unplaced tracks keep their order at the end.
 
-    Tags from a model trained on SYNTHETIC EEG are left out unless --include-synthetic.
+    A track with no EEG or self tag is placed by its music position (Last.fm tags, from
+    `emotune music fetch`), marked "music". Tags from a model trained on SYNTHETIC EEG are
+    left out unless --include-synthetic.
 
     Example: emotune sort https://open.spotify.com/playlist/37i9dQZF1DXcBWIGoYBM5M --by arc
     """
@@ -57,9 +59,11 @@ def sort(
         return
     how = "replaced in order" if result["replace"] else f"{result['moved']} items moved"
     verb = "would be" if dry_run else "was"
+    bases = ", ".join(f"{n} {b}" for b, n in sorted(result["by_basis"].items()))
     console.print(
         f"{result['name']!r} {verb} sorted by {by}: {how} in {result['writes']} write(s); "
-        f"{result['tagged']} tagged, {result['untagged']} untagged (kept at the end)",
+        f"{result['tagged']} placed ({bases or 'none'}), {result['unplaced']} unplaced "
+        "(kept at the end)",
         markup=False,
     )
 

@@ -25,6 +25,13 @@ def sync(
         float, typer.Option(help="Leave out tracks whose tag confidence is below this (0-1).")
     ] = 0.0,
     include_synthetic: IncludeSyntheticOpt = False,
+    include_music: Annotated[
+        bool,
+        typer.Option(
+            "--include-music",
+            help="Also file tracks placed only by Last.fm tags (`emotune music fetch`).",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Build or update the playlists "emotune · happy", "· calm", "· sad" and "· tense".
@@ -54,6 +61,7 @@ def sync(
             dry_run=dry_run,
             min_confidence=min_confidence,
             include_synthetic=include_synthetic,
+            include_music=include_music,
             on_playlist=lambda _e: progress.advance(task),
         )
     say_left_out_synthetic(report.left_out_synthetic, as_json=as_json)

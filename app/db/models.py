@@ -205,3 +205,40 @@ class SyncRun(Base):
     requests_read: Mapped[int] = mapped_column(Integer, default=0)
     requests_write: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class MusicTag(Base):
+    """A track's Last.fm tags (its own, else its artist's) and the music position from them.
+
+    A music position describes the song as the crowd tags it (fitted to the listener by
+    `emotune music fit`); it never replaces an EEG or self tag (`TrackTag`).
+    """
+
+    __tablename__ = "music_tags"
+
+    track_id: Mapped[int] = mapped_column(ForeignKey("tracks.id"), primary_key=True)
+    source: Mapped[str] = mapped_column(String(16))  # "track" | "artist" | "none"
+    tags: Mapped[list[Any]] = mapped_column(default=list)  # [[name, count], ...]
+    lookup_artist: Mapped[str] = mapped_column(String(512), default="")
+    lookup_title: Mapped[str] = mapped_column(String(512), default="")
+    fetched_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    crowd_valence: Mapped[float | None] = mapped_column(Float)
+    crowd_arousal: Mapped[float | None] = mapped_column(Float)
+    crowd_confidence: Mapped[float | None] = mapped_column(Float)
+    n_mood_tags: Mapped[int] = mapped_column(Integer, default=0)
+    valence: Mapped[float | None] = mapped_column(Float)
+    arousal: Mapped[float | None] = mapped_column(Float)
+    confidence: Mapped[float | None] = mapped_column(Float)
+    fitted: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class MusicFit(Base):
+    """A per-listener correction from music positions to the listener's own tags."""
+
+    __tablename__ = "music_fits"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    fitted_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    n_tracks: Mapped[int] = mapped_column(Integer, default=0)

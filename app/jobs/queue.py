@@ -95,7 +95,7 @@ def queue_for_mood(
         with store.session() as db:
             tagged = [
                 r
-                for r in repository.list_tracks(db, emotion=only_emotion)
+                for r in repository.list_tracks(db, emotion=only_emotion, include_music=True)
                 if r.valence is not None and r.arousal is not None
             ]
             rows, left_out = leave_out_synthetic(tagged, include_synthetic)
@@ -132,6 +132,7 @@ def queue_for_mood(
                 "emotion": by_uri[u].emotion,
                 "valence": by_uri[u].valence,
                 "arousal": by_uri[u].arousal,
+                "basis": by_uri[u].basis,
                 "recently_played": u in recent,
             }
             for u in uris

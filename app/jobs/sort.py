@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from app.config import Settings
@@ -26,10 +27,13 @@ def run_sort(
     by: str = "quadrant",
     dry_run: bool = False,
     include_synthetic: bool = False,
+    include_music: bool = True,
 ) -> dict[str, Any]:
     """Reorder `playlist` (URL, URI or id) by its tracks' tags; returns a summary.
 
     Tags resting on a model trained on SYNTHETIC EEG are left out unless `include_synthetic`.
+    Tracks with no tag are placed by their music position (`emotune music fetch`) unless
+    `include_music` is False; the summary counts the tracks placed on each basis.
     """
     from app.db import repository
     from app.db.engine import open_store
@@ -41,13 +45,17 @@ def run_sort(
     store = open_store(cfg.database_url)
     try:
         with store.session() as db:
-            rows, left_out = leave_out_synthetic(repository.list_tracks(db), include_synthetic)
+            rows, left_out = leave_out_synthetic(
+                repository.list_tracks(db, include_music=include_music), include_synthetic
+            )
             tags = tags_by_uri(rows)
+            basis = {r.uri: r.basis for r in rows if r.uri in tags}
     finally:
         store.close()
     start = client.counts.as_dict()
     info, sort = sort_playlist(client, playlist_id, tags, by, dry_run=dry_run)
     end = client.counts.as_dict()
+    placed = [u for u in sort.plan.target if u is not None and u in tags]
     return {
         "playlist_id": info.id,
         "name": info.name,
@@ -56,6 +64,8 @@ def run_sort(
         "untagged": sort.untagged,
         "dry_run": dry_run,
         "left_out_synthetic": left_out,
+        "by_basis": dict(Counter(basis.get(u) or "unknown" for u in placed)),
+        "unplaced": sort.untagged,
         **sort.plan.as_dict(),
         "requests": {k: end[k] - start[k] for k in ("read", "write")},
     }

@@ -77,11 +77,13 @@ def run_sync(
     dry_run: bool = False,
     min_confidence: float = 0.0,
     include_synthetic: bool = False,
+    include_music: bool = False,
     on_playlist: Callable[[str], None] | None = None,
 ) -> SyncReport:
     """Sync the four emotion playlists; records a `sync_runs` row unless `dry_run`.
 
-    Tags resting on a model trained on SYNTHETIC EEG are left out unless `include_synthetic`.
+    Tags resting on a model trained on SYNTHETIC EEG are left out unless `include_synthetic`;
+    music positions (basis "music") only join with `include_music`.
     """
     from sqlalchemy import select
 
@@ -96,7 +98,9 @@ def run_sync(
     cache_path = cfg.data_dir / CACHE_FILE
     try:
         with store.session() as db:
-            rows, left_out = leave_out_synthetic(repository.list_tracks(db), include_synthetic)
+            rows, left_out = leave_out_synthetic(
+                repository.list_tracks(db, include_music=include_music), include_synthetic
+            )
             desired = desired_by_emotion(rows, min_confidence)
             synthetic = {r.uri for r in rows if is_synthetic(r)}  # marked in the report
             links = {
