@@ -52,9 +52,18 @@ def client_from_settings(cfg: Settings, **overrides: Any) -> LastfmClient:
         raise ConfigError(
             f"no Last.fm API key; {KEY_HELP} (or run `emotune sandbox` and use its key)"
         )
+    api_url = os.environ.get("EMOTUNE_LASTFM_URL") or section.get("api_url")
+    if api_url and "min_interval_s" in section and "min_interval_s" not in overrides:
+        # Only a local emulator may be asked faster than Last.fm's 5 requests a second.
+        try:
+            overrides["min_interval_s"] = max(0.0, float(section["min_interval_s"]))
+        except (TypeError, ValueError):
+            raise ConfigError(
+                f"config file {cfg.config_file}: lastfm.min_interval_s is not a number; fix it"
+            ) from None
     return LastfmClient(
         str(key),
-        api_url=os.environ.get("EMOTUNE_LASTFM_URL") or section.get("api_url"),
+        api_url=api_url,
         ca_file=os.environ.get("EMOTUNE_LASTFM_CA") or section.get("ca_file"),
         **overrides,
     )
