@@ -27,6 +27,7 @@ from classifier.signal import (
     bandpass_notch,
     cut_windows,
     recording_windows,
+    split_at_gaps,
     window_starts,
 )
 
@@ -265,16 +266,42 @@ def read_muselsl_csv(
             f"{row + 1}; drop or repair those rows"
         )
     timestamps, samples = values[:, 0], values[:, 1:].astype(np.float32)
-    if len(timestamps) > 16:
-        step = np.diff(timestamps)
-        typical = float(np.median(step[step > 0])) if (step > 0).any() else 0.0
-        measured = 1.0 / typical if typical > 0 else float("nan")
-        if not (abs(measured - rate_hz) <= 0.05 * rate_hz):
+    check_stamps(timestamps, rate_hz, str(path))
+    return samples, timestamps, labels
+
+
+def check_stamps(timestamps: np.ndarray, rate_hz: float, where: str) -> None:
+    """Refuse time stamps no recording of `rate_hz` can have (ClassifierError naming `where`).
+
+    The rate is read from the longest gap-free stretch, dejittered (a line fit of time
+    against sample index), so muselsl's jitter does not move it; it must agree with rate_hz
+    within 1% (the shared real recordings measure 255.94-256.03 Hz; a file declared 250 Hz
+    that holds 256 Hz samples would put the mains notch at the wrong frequency). A stretch
+    whose time lies inside an earlier one (the clock went back, for more than a second)
+    cannot be placed in time.
+    """
+    stretches = split_at_gaps(timestamps, rate_hz)
+    longest = max(stretches, key=lambda ab: ab[1] - ab[0], default=(0, 0))
+    if longest[1] - longest[0] > 16:
+        index = np.arange(longest[1] - longest[0])
+        slope = np.polyfit(index, timestamps[longest[0] : longest[1]], 1)[0]
+        measured = 1.0 / slope if slope > 0 else float("nan")
+        if not (abs(measured - rate_hz) <= 0.01 * rate_hz):
             raise ClassifierError(
-                f"{path}: timestamps say {measured:.1f} Hz but {rate_hz:g} Hz was expected; "
+                f"{where}: timestamps say {measured:.1f} Hz but {rate_hz:g} Hz was expected; "
                 "record with muselsl at the headset's rate or pass the right --rate"
             )
-    return samples, timestamps, labels
+    latest_end, latest_row = -np.inf, 0
+    for start, stop in sorted(stretches, key=lambda ab: timestamps[ab[0]]):
+        if latest_end - timestamps[start] > 1.0:
+            row = max(start, latest_row) + 1
+            raise ClassifierError(
+                f"{where}: the time stamps go back {latest_end - timestamps[start]:.0f} s near "
+                f"data row {row} and overlap other samples; split the file at that row into "
+                "two recordings"
+            )
+        if timestamps[stop - 1] > latest_end:
+            latest_end, latest_row = timestamps[stop - 1], stop
 
 
 def load_recordings(

@@ -38,8 +38,13 @@ def test_real_recordings_load_with_gaps_short_files_and_poor_contact(user_record
         with_gap = (ws.trial == f"{subject}/{subject}_EC_track2.csv").sum()
         without = (ws.trial == f"{subject}/{subject}_EC_track3.csv").sum()
         assert with_gap <= without - 2
+    # A2_03's temporal electrodes pick up 50 Hz mains (loose contact), which the notch
+    # removes: reported, not a reason to lose the window (the old gate dropped 2/3 of hers).
     rejected = {s: ws.rejected[ws.subject == s].mean() for s in SUBJECTS}
-    assert rejected["A2_03"] > 0.5 > rejected["A2_05"]  # the poor-contact wearer
+    assert rejected["A2_03"] < 0.05 and max(rejected.values()) < 0.2, rejected
+    # Rejection does not follow the label: eyes closed and open keep alike.
+    kept = {a: 1 - ws.rejected[ws.arousal == a].mean() for a in (1.0, 5.0)}
+    assert abs(kept[1.0] - kept[5.0]) < 0.15
 
 
 def test_wearer_alignment_takes_out_each_heads_scale(user_recordings) -> None:
@@ -47,7 +52,9 @@ def test_wearer_alignment_takes_out_each_heads_scale(user_recordings) -> None:
     clean = ~ws.rejected
 
     def channel_std(data: np.ndarray, subject: str) -> np.ndarray:
-        return data[(ws.subject == subject) & clean].std(axis=(0, 2))
+        """[C] std over the subject's clean windows, each electrode where it was usable."""
+        mine = (ws.subject == subject) & clean
+        return np.array([data[mine & ws.ok[:, c], c].std() for c in range(data.shape[1])])
 
     raw = np.array([channel_std(ws.data, s) for s in SUBJECTS])  # [subject, channel] µV
     assert (raw.max(axis=0) / raw.min(axis=0)).max() > 1.8  # heads differ in scale

@@ -143,7 +143,9 @@ def test_a_bad_electrode_is_masked_and_the_window_still_read() -> None:
     assert masked("flat") == {"TP9"} and masked("clipped") == {"AF7"}
     assert masked("clench") == {"TP10"}
     during = (got["clench"].start_times >= 1015.0) & (got["clench"].end_times <= 1025.0)
-    issues = {q["TP10"].get("issue") for q, d in zip(got["clench"].quality, during) if d}
+    issues = {
+        q["TP10"].get("issue") for q, d in zip(got["clench"].quality, during, strict=True) if d
+    }
     assert issues and issues <= {"muscle", "amplitude"}  # every window inside: masked
     assert {q["TP9"]["issue"] for q in got["flat"].quality} == {"flat signal"}
     assert {q["AF7"]["issue"] for q in got["clipped"].quality} == {"saturated"}
@@ -177,7 +179,7 @@ def test_amplitude_limit_follows_the_wearers_own_level() -> None:
     assert w.channel_ok[:, af7].all()
     hit = (w.start_times - 1000.0 <= 30.5) & (w.end_times - 1000.0 >= 30.5)
     assert not w.channel_ok[hit, af8].any() and w.channel_ok[~hit, af8].mean() > 0.9
-    assert all(q["AF8"]["issue"] == "amplitude" for q, h in zip(w.quality, hit) if h)
+    assert all(q["AF8"]["issue"] == "amplitude" for q, h in zip(w.quality, hit, strict=True) if h)
 
 
 def test_jittered_stamps_stay_one_stretch_and_a_real_gap_splits() -> None:
