@@ -102,6 +102,22 @@ def _print_summary(result: Any) -> None:
         f"sorted {s['name']!r} by {s['by']}: {s['tagged']} tagged, "
         f"{s['untagged']} untagged, {s['requests']['write']} write requests"
     )
+    m = result.music
+    if m:
+        console.print(
+            f"sorted {m['playlist']!r} by arc: {m['placed']} of {m['tracks']} placed, only "
+            f"{m['heard']} heard ({m['by_basis']}); {m['unplaced']} unplaced. Music tags are "
+            "the crowd's description of a song (emulated Last.fm, scripted moods), not your "
+            "brain's response:"
+        )
+        console.print(
+            ", ".join(
+                f"{o['name']} [{'HEARD' if o['placed_by'] == 'heard' else 'music'}: "
+                f"{o['emotion'] or '-'}]"
+                for o in m["order"]
+            ),
+            markup=False,
+        )
     q = result.queue
     console.print(
         f"queue --now (mood valence {q['mood']['valence']:.2f}, arousal "

@@ -48,6 +48,7 @@ class DemoResult:
     sort: dict[str, Any] = field(default_factory=dict)
     queue: dict[str, Any] = field(default_factory=dict)
     pictures: list[str] = field(default_factory=list)
+    music: dict[str, Any] = field(default_factory=dict)  # a mostly unheard playlist, placed
     wall_s: float = 0.0
     agreement: int = 0  # tracks whose tag matches the scripted mood
 
@@ -198,6 +199,8 @@ def run_demo(
         result.queue = queue_for_mood(
             cfg, client, mood[0], mood[1], count=3, include_synthetic=True
         )
+        say("music tags: a mostly unheard playlist placed by (emulated) Last.fm tags, then sorted")
+        result.music = _music_sort(cfg, client, emulator, tracks, moods)
         names = {t.uri: t.name for t in tracks}
         for p in sync.playlists:
             items = client.playlist_items(p["playlist_id"])
@@ -228,6 +231,65 @@ def run_demo(
     result.playlists = {playlist_name(e): result.playlists[e] for e in EMOTIONS}
     result.wall_s = time.monotonic() - started
     return result
+
+
+def _music_sort(
+    cfg: Any, client: Any, emulator: Any, heard: list[Any], moods: list[str], unheard: int = 22
+) -> dict[str, Any]:
+    """The heard tracks among `unheard` others in one playlist: Last.fm tags from the local
+    emulator (scripted moods, the heard tracks' own included) place the rest; sort by arc."""
+    from app.config import load_settings
+    from app.db import repository
+    from app.db.engine import open_store
+    from app.jobs.music import run_music_fetch
+    from app.jobs.sort import run_sort
+    from app.lastfm import client_from_settings as lastfm_client
+    from playlists.lastfm_emulator import SANDBOX_API_KEY, start_lastfm_emulator
+
+    heard_uris = [t.uri for t in heard]
+    others = [f"spotify:track:{i}" for i in emulator.sample_track_ids()]
+    others = [u for u in others if u not in heard_uris][:unheard]
+    step = max(1, len(others) // max(1, len(heard_uris)))
+    uris = list(others)
+    for k, uri in enumerate(heard_uris):  # the heard tracks spread through the playlist
+        uris.insert(min(len(uris), k * (step + 1)), uri)
+    with start_lastfm_emulator(moods=dict(zip(heard_uris, moods, strict=True))) as fm:
+        os.environ.update(
+            LASTFM_API_KEY=SANDBOX_API_KEY, EMOTUNE_LASTFM_URL=fm.url, EMOTUNE_LASTFM_CA=fm.ca_file
+        )
+        cfg = load_settings()
+        mixed = client.create_playlist("emotune demo · mostly unheard", "sample tracks, few heard")
+        client.add_items(mixed.id, uris)
+        fetch = run_music_fetch(
+            cfg, lastfm_client(cfg, min_interval_s=0.0), spotify=client, playlist=mixed.id
+        )
+        sort = run_sort(cfg, client, mixed.id, by="arc", include_synthetic=True)
+        order = [item.uri for item in client.playlist_items(mixed.id)]
+        scripted = {u: fm.scripted_mood(u) for u in order}
+    store = open_store(cfg.database_url)
+    try:
+        with store.session() as db:
+            rows = {r.uri: r for r in repository.list_tracks(db, include_music=True)}
+    finally:
+        store.close()
+    return {
+        "playlist": sort["name"],
+        "tracks": len(order),
+        "heard": len(heard_uris),
+        "placed": sort["tagged"],
+        "unplaced": sort["unplaced"],
+        "by_basis": sort["by_basis"],
+        "lastfm": {k: fetch[k] for k in ("track_tags", "artist_tags", "no_mood_tags")},
+        "order": [
+            {
+                "name": rows[u].name if u in rows else u,
+                "placed_by": "heard" if u in heard_uris else (rows[u].basis if u in rows else None),
+                "emotion": rows[u].emotion if u in rows else None,
+                "scripted_mood": scripted.get(u),
+            }
+            for u in order
+        ],
+    }
 
 
 def _free_port() -> int:
