@@ -131,17 +131,53 @@ def print_curve(title: str, report: dict[str, Any]) -> None:
             f"(majority {m_all:.1%}), worst subject {min(g['trial_accuracy'] for g in generic):.1%}"
         )
         print(
-            "    n  calibrated  generic  majority  worst subject (calibrated)"
-            "  window bal.acc cal/gen"
+            "    n  people  calibrated  generic  baseline  majority  worst subject (calibrated)"
+            "  worst baseline  window bal.acc cal/gen/base"
         )
         for p in points:
             print(
-                f"    {p['n']}  {p['calibrated_trial_accuracy']:>9.1%}  "
-                f"{p['generic_trial_accuracy']:>7.1%}  {p['majority_rate']:>8.1%}  "
-                f"{p['worst_subject']:>14} {p['worst_calibrated_trial_accuracy']:>6.0%}       "
+                f"    {p['n']}  {p['subjects']:>6}  {p['calibrated_trial_accuracy']:>9.1%}  "
+                f"{p['generic_trial_accuracy']:>7.1%}  {p['baseline_trial_accuracy']:>8.1%}  "
+                f"{p['majority_rate']:>8.1%}  "
+                f"{p['worst_subject']:>14} {p['worst_calibrated_trial_accuracy']:>6.0%}"
+                f"       {p['worst_baseline_trial_accuracy']:>14.0%}  "
                 f"{p['calibrated_window_balanced_accuracy']:.1%} / "
-                f"{p['generic_window_balanced_accuracy']:.1%}"
+                f"{p['generic_window_balanced_accuracy']:.1%} / "
+                f"{p['baseline_window_balanced_accuracy']:.1%}"
             )
+
+
+def run_loso(folder: Path, labels: Path, alignment: str, args: argparse.Namespace) -> None:
+    """Leave-one-subject-out: TSCeption and the band-power baseline on the same folds."""
+    from classifier.datasets import load_recordings
+    from classifier.evaluation import evaluate
+    from classifier.training import TrainConfig
+
+    ws = load_recordings(folder, labels, stride_s=args.stride)
+    config = TrainConfig(
+        max_epochs=args.epochs, patience=3, progress=False, alignment=alignment, seed=0
+    )
+    started = time.perf_counter()
+    report = evaluate(ws, "loso", config)
+    seconds = time.perf_counter() - started
+    print(f"\nLOSO on the same tracks ({seconds:.0f} s, alignment {alignment}):")
+    people = len(report["kept"]["by_subject"])
+    for dim in ("valence", "arousal"):
+        if dim not in report:
+            continue
+        r, b = report[dim], report[dim]["baseline"]
+        print(
+            f"  {dim}: {people} people, {r['n']} windows, {r['trials']} tracks; trial-level "
+            f"TSCeption {r['trial_accuracy']:.1%}, baseline {b['trial_accuracy']:.1%}, "
+            f"majority {r['trial_majority_rate']:.1%}; window balanced accuracy "
+            f"{r['balanced_accuracy']:.1%} / {b['balanced_accuracy']:.1%}; worst fold "
+            f"{r['worst_fold_accuracy']:.1%}"
+        )
+    slim = {k: v for k, v in report.items() if k not in ("valence", "arousal")}
+    for dim in ("valence", "arousal"):
+        if dim in report:
+            slim[dim] = {k: v for k, v in report[dim].items() if k != "folds"}
+    print(json.dumps({f"muse_eyes_loso_{alignment}": slim}))
 
 
 def summary(report: dict[str, Any]) -> dict[str, Any]:
@@ -216,6 +252,10 @@ def main() -> None:
     parser.add_argument("--skip-synthetic", action="store_true")
     parser.add_argument("--skip-timing", action="store_true")
     parser.add_argument("--verbose", action="store_true")
+    parser.add_argument(
+        "--alignments", default="wearer-zscore,none", help="comma-separated, in this order"
+    )
+    parser.add_argument("--loso", action="store_true", help="also leave-one-subject-out (real)")
     args = parser.parse_args()
 
     import torch
@@ -230,7 +270,7 @@ def main() -> None:
             labels = write_synthetic_set(
                 folder, args.subjects, args.tracks_per_mood, args.synthetic_track_s
             )
-            for alignment in ("wearer-zscore", "none"):
+            for alignment in args.alignments.split(","):
                 report = run_protocol(folder, labels, alignment, args)
                 print_curve(
                     f"SYNTHETIC: {args.subjects} wearers x 4 moods x {args.tracks_per_mood} "
@@ -243,7 +283,9 @@ def main() -> None:
             labels = cut_into_tracks(
                 args.muse_eyes, args.muse_eyes / "labels.csv", work / "real", args.track_s
             )
-            for alignment in ("wearer-zscore", "none"):
+            for alignment in args.alignments.split(","):
+                if args.loso:
+                    run_loso(work / "real", labels, alignment, args)
                 report = run_protocol(work / "real", labels, alignment, args)
                 print_curve(
                     f"REAL Muse 2, eyes closed (arousal 1) vs open (arousal 5), files cut into "

@@ -166,10 +166,15 @@ def calibrate(base: TrainedModel, rated: WindowSet, config: TrainConfig) -> Trai
     return tuned
 
 
-def track_decisions(probs: np.ndarray, trials: np.ndarray) -> dict[str, np.ndarray]:
-    """Per trial/track, the tag's p(high) per output: the confidence-weighted mean of its
-    windows' probabilities ([W, 2], [W] names -> {name: [2]}), as the store's tags are."""
+def track_decisions(
+    probs: np.ndarray, trials: np.ndarray, electrodes: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
+    """Per trial/track, the tag's p(high) per output: the weighted mean of its windows'
+    probabilities ([W, 2], [W] names -> {name: [2]}), as the store's tags are: weight =
+    confidence x the share of the window's electrodes that were usable (electrodes [W])."""
     confidence = (np.abs(2 * probs[:, 0] - 1) + np.abs(2 * probs[:, 1] - 1)) / 2
+    if electrodes is not None:
+        confidence = confidence * electrodes
     out = {}
     for name in np.unique(trials):
         members = trials == name

@@ -145,11 +145,16 @@ def evaluate(
 ) -> dict[str, Any]:
     """Train and test TSCeption fold by fold; the JSON-ready report.
 
-    Returns {"protocol", "note", "n_windows", "rejected_share", "valence": {accuracy,
-    balanced_accuracy, macro_f1, majority_rate, mean_fold_accuracy, worst_fold_accuracy,
-    folds: [...]}, "arousal": {...}} with pooled figures over every tested window; a
-    dimension without ratings is omitted. Rejected windows are neither trained nor tested.
+    Returns {"protocol", "note", "n_windows", "rejected_share", "kept": kept_shares(ws),
+    "valence": {accuracy, balanced_accuracy, macro_f1, majority_rate, mean_fold_accuracy,
+    worst_fold_accuracy, trial_accuracy, trial_majority_rate, trials, folds: [...],
+    "baseline": the same figures for the band-power baseline on the same folds and windows},
+    "arousal": {...}} with pooled figures over every tested window (trial-level: one
+    decision per trial, as a track's tag); a dimension without ratings is omitted.
+    Rejected windows are neither trained nor tested.
     """
+    from classifier.baseline import BandPowerBaseline, person_features
+    from classifier.calibration import track_decisions
     from classifier.training import TrainConfig, fit
 
     cfg = config or TrainConfig(progress=False)
@@ -164,8 +169,11 @@ def evaluate(
     if len(clean) == 0:
         raise ClassifierError("every window failed the quality check; nothing to evaluate")
     folds = protocol_folds(clean, protocol, k=k, seed=cfg.seed)
+    features = person_features(clean.data, clean.subject, clean.ok)
+    electrodes = clean.ok.mean(axis=1)
     per_dim: dict[str, dict[str, list[Any]]] = {
-        d: {"true": [], "pred": [], "prob": [], "folds": []} for d in OUTPUTS
+        d: {"true": [], "pred": [], "prob": [], "folds": [], "trials": [], "base": []}
+        for d in OUTPUTS
     }
     skipped: list[dict[str, Any]] = []
     for f, (train_idx, test_idx, held) in enumerate(folds):
@@ -182,6 +190,13 @@ def evaluate(
             skipped.append({"fold": f + 1, "held_out": held, "skipped": str(exc)})
             continue
         probs = trained.predict(clean.data[test_idx])
+        baseline = BandPowerBaseline().fit(
+            features[train_idx], {d: train.labels(d) for d in trained.dimensions}
+        )
+        base_probs = baseline.predict(features[test_idx])
+        test_trials = clean.trial[test_idx]
+        decisions = track_decisions(probs, test_trials, electrodes[test_idx])
+        base_decisions = track_decisions(base_probs, test_trials, electrodes[test_idx])
         for d, dim in enumerate(OUTPUTS):
             y = clean.labels(dim)[test_idx]
             rated = ~np.isnan(y)
@@ -191,6 +206,12 @@ def evaluate(
             per_dim[dim]["true"].append(y[rated].astype(int))
             per_dim[dim]["pred"].append(pred)
             per_dim[dim]["prob"].append(probs[rated, d])
+            per_dim[dim]["base"].append((base_probs[rated, d] > 0.5).astype(int))
+            truth = {t: int(y[test_trials == t][0]) for t in np.unique(test_trials[rated])}
+            per_dim[dim]["trials"].extend(
+                (truth[t], int(decisions[t][d] > 0.5), int(base_decisions[t][d] > 0.5))
+                for t in sorted(truth)
+            )
             per_dim[dim]["folds"].append(
                 {"fold": f + 1, "held_out": held, **binary_metrics(y[rated], pred)}
             )
@@ -205,6 +226,8 @@ def evaluate(
         "note": PROTOCOL_NOTES[protocol],
         "n_windows": int(len(ws)),
         "rejected_share": round(rejected_share, 4),
+        "kept": kept_shares(ws),
+        "baseline": BASELINE_NOTE,
         "synthetic": bool(ws.synthetic),
         "data": ws.description,
         "alignment": cfg.alignment,
@@ -222,13 +245,76 @@ def evaluate(
             "ece": expected_calibration_error(y_true, np.concatenate(parts["prob"])),
             "mean_fold_accuracy": round(float(np.mean(fold_acc)), 4),
             "worst_fold_accuracy": round(float(np.min(fold_acc)), 4),
+            **trial_figures([(t, p) for t, p, _ in parts["trials"]]),
             "folds": parts["folds"],
+            "baseline": {
+                **binary_metrics(y_true, np.concatenate(parts["base"])),
+                **trial_figures([(t, b) for t, _, b in parts["trials"]]),
+            },
         }
         confusion[dim] = _confusion(y_true, y_pred)
         report[dim]["confusion"] = confusion[dim].tolist()  # rows true low/high, cols predicted
+        confusion[f"{dim}, baseline"] = _confusion(y_true, np.concatenate(parts["base"]))
     if plot_path is not None and confusion:
         report["confusion_png"] = str(plot_confusion(confusion, plot_path, title=f"{protocol}"))
     return report
+
+
+BASELINE_NOTE = (
+    "band-power logistic regression (log theta/alpha/beta power per electrode, z-scored per "
+    "person, masked electrodes at the person's mean) on the same folds and windows"
+)
+
+
+def trial_figures(pairs: list[tuple[int, int]]) -> dict[str, Any]:
+    """Trial-level figures from (truth, decision) per trial: accuracy and majority rate."""
+    if not pairs:
+        return {"trial_accuracy": None, "trial_majority_rate": None, "trials": 0}
+    truth = np.array([t for t, _ in pairs])
+    share = float(truth.mean())
+    return {
+        "trial_accuracy": round(float(np.mean([t == p for t, p in pairs])), 4),
+        "trial_majority_rate": round(max(share, 1.0 - share), 4),
+        "trials": len(pairs),
+    }
+
+
+def kept_shares(ws: WindowSet) -> dict[str, Any]:
+    """The share of windows the quality check kept, per class of each rated dimension and
+    per subject and class: rejection that follows the label would show here.
+
+    {"overall": share, "by_class": {dim: {"low": share, "high": share}},
+     "by_subject": {subject: {"windows", "kept", dim: {"low": share, "high": share}}}}
+    (a class with no windows is left out).
+    """
+
+    def by_class(rows: np.ndarray) -> dict[str, dict[str, float]]:
+        out: dict[str, dict[str, float]] = {}
+        for dim in OUTPUTS:
+            y = ws.labels(dim)
+            shares = {
+                name: round(float(1.0 - ws.rejected[rows & (y == value)].mean()), 4)
+                for name, value in (("low", 0.0), ("high", 1.0))
+                if (rows & (y == value)).any()
+            }
+            if shares:
+                out[dim] = shares
+        return out
+
+    everyone = np.ones(len(ws), dtype=bool)
+    subjects = {}
+    for subject in sorted(set(ws.subject.tolist())):
+        rows = ws.subject == subject
+        subjects[subject] = {
+            "windows": int(rows.sum()),
+            "kept": round(float(1.0 - ws.rejected[rows].mean()), 4),
+            **by_class(rows),
+        }
+    return {
+        "overall": round(float(1.0 - ws.rejected.mean()), 4) if len(ws) else 0.0,
+        "by_class": by_class(everyone),
+        "by_subject": subjects,
+    }
 
 
 def _confusion(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:

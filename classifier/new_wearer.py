@@ -62,7 +62,7 @@ def _score(
     if not rated.any():
         return None
     window = binary_metrics(y[rated], probs[rated, j] > 0.5)["balanced_accuracy"]
-    decisions = track_decisions(probs[rated], ws.trial[rated])
+    decisions = track_decisions(probs[rated], ws.trial[rated], ws.ok[rated].mean(axis=1))
     truth = {t: int(y[ws.trial == t][0]) for t in decisions}
     return window, [(truth[t], int(decisions[t][j] > 0.5)) for t in sorted(decisions)]
 
@@ -94,10 +94,15 @@ def new_wearer_curve(
     balanced accuracies, subjects, worst subject]}}. Rejected windows are neither trained
     nor scored; a subject left without two trials is reported as skipped.
     """
+    from classifier.baseline import person_features
+    from classifier.evaluation import kept_shares
+
     cfg = config or TrainConfig(progress=False)
     cal_cfg = calibration_config(cfg.seed, calibration_epochs)
     aligned = ws.aligned(cfg.alignment)
     clean = aligned.subset(np.flatnonzero(~aligned.rejected))
+    # The baseline's features: each person z-scored with their own (unrated) windows.
+    features = person_features(clean.data, clean.subject, clean.ok)
     subjects = sorted(set(ws.subject.tolist()))
     if len(subjects) < 2:
         raise ClassifierError(
@@ -117,6 +122,7 @@ def new_wearer_curve(
     pooled: dict[str, dict[int, list[dict[str, Any]]]] = {d: {} for d in OUTPUTS}
     for s_index, subject in enumerate(subjects):
         mine = clean.subset(np.flatnonzero(clean.subject == subject))
+        mine_features = features[clean.subject == subject]
         entry: dict[str, Any] = {
             "subject": subject,
             "trials": len(set(ws.trial[ws.subject == subject].tolist())),
@@ -158,7 +164,7 @@ def new_wearer_curve(
                 if on_step is not None:
                     on_step(f"subject {s_index + 1}/{len(subjects)} ({subject}): {dim}, n={n}")
                 runs = [
-                    _calibrated_run(generic, mine, dim, n, classes, rng, cal_cfg)
+                    _calibrated_run(generic, mine, mine_features, dim, n, classes, rng, cal_cfg)
                     for _ in range(draws)
                 ]
                 point = _summarise(runs, n)
@@ -172,6 +178,9 @@ def new_wearer_curve(
         "alignment": cfg.alignment,
         "n_windows": int(len(ws)),
         "rejected_share": round(float(ws.rejected.mean()), 4) if len(ws) else 0.0,
+        "kept": kept_shares(ws),
+        "baseline": "band-power logistic regression fitted on the same rated trials of the "
+        "wearer alone (log theta/alpha/beta power per electrode, z-scored per person)",
         "draws": draws,
         "calibration_epochs": calibration_epochs,
         "subjects": per_subject,
@@ -189,16 +198,26 @@ def new_wearer_curve(
 def _calibrated_run(
     generic: TrainedModel,
     mine: WindowSet,
+    mine_features: np.ndarray,
     dim: str,
     n: int,
     classes: dict[str, tuple[float, float]],
     rng: np.random.Generator,
     cal_cfg: TrainConfig,
 ) -> dict[str, Any]:
-    """One draw: rate n trials, calibrate, score generic and calibrated on the rest."""
+    """One draw: rate n trials, calibrate, score generic, calibrated and the baseline (fitted
+    on the same rated trials) on the rest."""
+    from classifier.baseline import BandPowerBaseline
+
     rated = draw_rated_trials(classes, dim, n, rng)
     is_rated = np.isin(mine.trial, rated)
-    test = mine.subset(np.flatnonzero(~is_rated & np.isin(mine.trial, list(classes))))
+    test_rows = np.flatnonzero(~is_rated & np.isin(mine.trial, list(classes)))
+    test = mine.subset(test_rows)
+    rated_rows = np.flatnonzero(is_rated)
+    baseline = BandPowerBaseline().fit(
+        mine_features[rated_rows], {dim: mine.labels(dim)[rated_rows]}
+    )
+    b = _score(baseline.predict(mine_features[test_rows]), test, dim)
     try:
         tuned = calibrate(generic, mine.subset(np.flatnonzero(is_rated)), cal_cfg)
         calibrated_as = "fine-tuned"
@@ -206,32 +225,39 @@ def _calibrated_run(
         tuned, calibrated_as = generic, "generic (rated trials hold one class)"
     g = _score(generic.predict(test.data), test, dim)
     c = _score(tuned.predict(test.data), test, dim)
-    assert g is not None and c is not None  # the test trials are rated on dim
+    assert g is not None and c is not None and b is not None  # test trials are rated on dim
     return {
         "rated": rated,
         "calibrated_as": calibrated_as,
         "generic_pairs": g[1],
         "calibrated_pairs": c[1],
+        "baseline_pairs": b[1],
         "generic_window_balanced_accuracy": g[0],
         "calibrated_window_balanced_accuracy": c[0],
+        "baseline_window_balanced_accuracy": b[0],
     }
 
 
 def _summarise(runs: Sequence[dict[str, Any]], n: int) -> dict[str, Any]:
     gen = [p for r in runs for p in r["generic_pairs"]]
     cal = [p for r in runs for p in r["calibrated_pairs"]]
+    base = [p for r in runs for p in r["baseline_pairs"]]
     return {
         "n": n,
         "draws": len(runs),
         "test_trials": len(runs[0]["generic_pairs"]),
         "generic_trial_accuracy": round(_trial_accuracy(gen), 4),
         "calibrated_trial_accuracy": round(_trial_accuracy(cal), 4),
+        "baseline_trial_accuracy": round(_trial_accuracy(base), 4),
         "majority_rate": round(float(np.mean([_majority(r["generic_pairs"]) for r in runs])), 4),
         "generic_window_balanced_accuracy": round(
             float(np.mean([r["generic_window_balanced_accuracy"] for r in runs])), 4
         ),
         "calibrated_window_balanced_accuracy": round(
             float(np.mean([r["calibrated_window_balanced_accuracy"] for r in runs])), 4
+        ),
+        "baseline_window_balanced_accuracy": round(
+            float(np.mean([r["baseline_window_balanced_accuracy"] for r in runs])), 4
         ),
         "fine_tuned_draws": sum(r["calibrated_as"] == "fine-tuned" for r in runs),
     }
@@ -254,6 +280,9 @@ def _pool(by_n: dict[int, list[dict[str, Any]]]) -> list[dict[str, Any]]:
                 "worst_subject": worst,
                 "worst_calibrated_trial_accuracy": per[worst]["calibrated_trial_accuracy"],
                 "worst_generic_trial_accuracy": per[worst]["generic_trial_accuracy"],
+                "worst_baseline_trial_accuracy": min(
+                    p["baseline_trial_accuracy"] for p in per.values()
+                ),
             }
         )
     return out
@@ -275,6 +304,13 @@ def plot_curve(report: dict[str, Any], path: str | Path) -> Path:
         n = [p["n"] for p in points]
         ax.plot(n, [p["calibrated_trial_accuracy"] for p in points], "o-", label="calibrated")
         ax.plot(n, [p["generic_trial_accuracy"] for p in points], "s--", label="generic")
+        ax.plot(
+            n,
+            [p.get("baseline_trial_accuracy") for p in points],
+            "d-.",
+            color="tab:green",
+            label="band-power baseline",
+        )
         ax.plot(n, [p["majority_rate"] for p in points], ":", color="grey", label="majority")
         ax.plot(
             n,
