@@ -28,14 +28,23 @@ ISOLATED_ENV = (
 
 
 @pytest.fixture(autouse=True)
-def emotune_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every test gets its own EMOTUNE_HOME, so no test touches a real user's store."""
+def emotune_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Every test gets its own EMOTUNE_HOME, so no test touches a real user's store.
+
+    What a test puts in the home stands for what emotune wrote there, so it is written
+    owner-only as emotune writes it (otherwise the test's first command would tighten it
+    and say so); tests/app/test_privacy.py runs emotune itself under permissive umasks.
+    """
     for name in ISOLATED_ENV:
         monkeypatch.delenv(name, raising=False)
+    previous_umask = os.umask(0o077)
     home = tmp_path / "emotune-home"
     home.mkdir()
     monkeypatch.setenv("EMOTUNE_HOME", str(home))
-    return home
+    try:
+        yield home
+    finally:
+        os.umask(previous_umask)
 
 
 @pytest.fixture

@@ -253,7 +253,7 @@ def evaluate_voice(
     _, score = train_and_score(data.features, data.emotions, data.actors, test_actors, **common)
     result = score.as_dict()
     png = confusion_png or reports_dir(cfg) / f"voice-confusion-{_stamp()}.png"
-    # --plot follows the user's umask; the default, in the home, is owner-only
+    # --confusion follows the user's umask; the default, in the home, is owner-only
     with user_umask() if confusion_png else nullcontext():
         result["confusion_png"] = str(save_confusion_png(score, png))
     result["protocol"] = (

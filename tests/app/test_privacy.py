@@ -7,9 +7,12 @@ real Muse recordings for import-recording, model train and model calibrate.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import stat
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,22 +42,44 @@ def umask(request: pytest.FixtureRequest) -> Iterator[int]:
 
 
 def modes(root: Path) -> dict[Path, int]:
-    """Every path under `root` (itself included) and its permission bits."""
-    found = {root: stat.S_IMODE(root.stat().st_mode)}
+    """Every path under `root` (itself included) and its st_mode; one that vanishes is skipped."""
+    found = {}
     for folder, dirnames, filenames in os.walk(root):
-        for name in (*dirnames, *filenames):
-            path = Path(folder) / name
-            found[path] = stat.S_IMODE(path.lstat().st_mode)
+        for path in (Path(folder), *(Path(folder) / name for name in (*dirnames, *filenames))):
+            with contextlib.suppress(FileNotFoundError):
+                found[path] = path.lstat().st_mode
     return found
 
 
 def not_owner_only(root: Path) -> dict[str, str]:
     """Paths under `root` that are not folders 0700 or files 0600, with their modes."""
     return {
-        str(p.relative_to(root.parent)): f"{m:04o}"
+        str(p.relative_to(root.parent)): f"{stat.S_IMODE(m):04o}"
         for p, m in modes(root).items()
-        if m != (0o700 if p.is_dir() else 0o600)
+        if stat.S_IMODE(m) != (0o700 if stat.S_ISDIR(m) else 0o600)
     }
+
+
+@contextlib.contextmanager
+def watching(root: Path) -> Iterator[tuple[set[str], dict[str, str]]]:
+    """While the block runs: the names seen under `root`, and any path seen not owner-only."""
+    names: set[str] = set()
+    wrong: dict[str, str] = {}
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            names.update(p.name for p in modes(root))
+            wrong.update(not_owner_only(root))
+            time.sleep(0.02)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        yield names, wrong
+    finally:
+        done.set()
+        watcher.join(timeout=10)
 
 
 def run(cli: CliRunner, *args: str) -> tuple[str, str]:
@@ -68,15 +93,23 @@ def test_a_home_made_under_a_permissive_umask_is_owner_only(
 ) -> None:
     home = tmp_path / "fresh-home"  # made by emotune itself, not by the test
     monkeypatch.setenv("EMOTUNE_HOME", str(home))
+
+    def step(*args: str) -> str:
+        """Run a command; what it wrote is owner-only as written, not tightened later."""
+        out, err = run(cli, *args)
+        assert "owner-only" not in err, f"{args}: a command before it left data open: {err}"
+        assert not_owner_only(home) == {}, args
+        return out
+
     recordings = write_user_recordings(
         tmp_path / "muse", subjects=("A2_05", "A1_07"), tracks={"EC": 1, "EO": 1},
         gap_s=0.0, short_file=False,
     )  # fmt: skip
-    run(cli, "init")
+    step("init")
     assert (home / "emotune.db").exists() and (home / "recordings").is_dir()
     # model train: a generic model on the recordings (the checkpoint lands in models/)
-    out, _ = run(
-        cli, "model", "train", "--recordings", str(recordings.parent), "--labels",
+    out = step(
+        "model", "train", "--recordings", str(recordings.parent), "--labels",
         str(recordings), "--epochs", "1", "--use", "--json",
     )  # fmt: skip
     assert Path(json.loads(out)["path"]).parent == home / "models"
@@ -86,10 +119,10 @@ def test_a_home_made_under_a_permissive_umask_is_owner_only(
         first = float(csv.read_text().splitlines()[1].split(",")[0])
         start = datetime.fromtimestamp(first, UTC).isoformat()
         track = f"0PrivacyTrack{k:09d}"
-        run(cli, "import-recording", str(csv), "--track", track, "--start", start)
-        run(cli, "rate", track, "--valence", "3", "--arousal", "1" if condition == "EC" else "5")
+        step("import-recording", str(csv), "--track", track, "--start", start)
+        step("rate", track, "--valence", "3", "--arousal", "1" if condition == "EC" else "5")
     # model calibrate, kept whatever it scores: a second checkpoint in models/
-    out, _ = run(cli, "model", "calibrate", "--force", "--json")
+    out = step("model", "calibrate", "--force", "--json")
     assert Path(json.loads(out)["path"]).parent == home / "models"
     # a listening session: LSL EEG and the emulator's player, raw EEG spooled then saved
     from playlists.emulator import start_emulator
@@ -98,25 +131,29 @@ def test_a_home_made_under_a_permissive_umask_is_owner_only(
     with start_emulator(speed=SPEED, tracks=[track]) as emulator:
         monkeypatch.setenv("EMOTUNE_SPOTIFY_URL", emulator.url)
         monkeypatch.setenv("SPOTIPY_REDIRECT_URI", redirect_uri())
-        run(cli, "login", "--headless")
+        step("login", "--headless")
         from app.spotify import client_from_settings
 
         client_from_settings(load_settings()).start_playback([track.uri])
-        with counter_outlet() as source_id:
-            out, _ = run(
-                cli, "listen", "--json", "--source-id", source_id, "--duration", "6",
+        with counter_outlet() as source_id, watching(home) as (names, wrong):
+            out = step(
+                "listen", "--json", "--source-id", source_id, "--duration", "5",
                 "--playback-rate", str(SPEED), "--min-windows", "1",
             )  # fmt: skip
     events = [json.loads(line) for line in out.splitlines()]
     assert any(e["event"] == "listen_start" for e in events)
+    # while it ran: the spool of raw EEG and the database's WAL and SHM files, all 0600
+    assert {"emotune.db-wal", "emotune.db-shm"} <= names
+    assert any(name.endswith(".spool") for name in names)
+    assert wrong == {}
     # a file written where the user points follows the user's umask, as usual
     pictures = tmp_path / "pictures"
-    run(cli, "plot", "--out", str(pictures))
+    step("plot", "--out", str(pictures))
     assert stat.S_IMODE(pictures.stat().st_mode) == 0o777 & ~umask
     assert stat.S_IMODE((pictures / "mood-map.png").stat().st_mode) == 0o666 & ~umask
 
     assert os.umask(umask) == umask  # each command gave the test its umask back
-    files = {p.relative_to(home).as_posix() for p in modes(home) if p.is_file()}
+    files = {p.relative_to(home).as_posix() for p, m in modes(home).items() if stat.S_ISREG(m)}
     assert {"emotune.db", "spotify-token.json"} <= files
     assert sum(f.startswith("recordings/") and f.endswith(".fif") for f in files) == 3
     assert sum(f.startswith("models/") and f.endswith(".pt") for f in files) == 2
@@ -212,8 +249,9 @@ def test_a_postgresql_url_is_left_alone(
     lookalike = tmp_path / "emotune"  # what the URL's database name would be as a path
     lookalike.write_bytes(b"not ours")
     lookalike.chmod(0o644)
-    (emotune_home / "recordings").mkdir(mode=0o755)
-    (emotune_home / "recordings").chmod(0o755)
+    (emotune_home / "recordings").mkdir()
+    for folder in (emotune_home, emotune_home / "recordings"):
+        folder.chmod(0o755)
     assert database_files(url) == []  # the server owns its files
     changed = tighten_home(load_settings())
     assert changed == [emotune_home, emotune_home / "recordings"]
