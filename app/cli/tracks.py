@@ -23,7 +23,8 @@ def tracks(
 
     The basis column says what each tag rests on: self (your rating), calibrated (a model
     fine-tuned on you), generic (a model trained on other people), SYNTHETIC (a model
-    trained on synthetic EEG only: not a reading of you) or voice.
+    trained on synthetic EEG only: not a reading of you), voice, or music (Last.fm tags:
+    the crowd's description of the song, for a track with no other tag).
 
     Example: emotune tracks --emotion calm --json
     """
@@ -34,7 +35,7 @@ def tracks(
     store = open_user_store()
     try:
         with store.session() as db:
-            rows = repository.list_tracks(db, emotion=emotion)
+            rows = repository.list_tracks(db, emotion=emotion, include_music=True)
     finally:
         store.close()
     if as_json:

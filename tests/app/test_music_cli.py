@@ -79,9 +79,11 @@ def test_sort_places_a_mostly_unheard_playlist_completely_without_touching_eeg_t
         tags = {t.track.uri: t for t in db.scalars(select(TrackTag))}
         assert (tags[heard[0]].valence, tags[heard[0]].basis) == (0.9, "generic")
         assert len(tags) == 2
-    tracks = run_json(cli, "tracks")
-    rows = tracks if isinstance(tracks, list) else tracks.get("tracks", tracks)
-    assert rows  # `tracks --json` still answers with the new table in the store
+    result = cli.invoke(app, ["tracks", "--json"])
+    rows = {r["uri"]: r for r in json.loads(result.stdout)}
+    assert rows[heard[0]]["basis"] == "generic" and rows[heard[0]]["valence"] == 0.9
+    assert {rows[u]["basis"] for u in unheard} == {"music"}
+    assert all(rows[u]["emotion"] for u in unheard)
 
 
 def test_queue_draws_music_placed_tracks_and_sync_only_with_include_music(
