@@ -71,8 +71,12 @@ def database_files(database_url: str) -> list[Path]:
     if not database_url.startswith("sqlite"):
         return []  # PostgreSQL and the like: the server owns its files
     from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
 
-    database = make_url(database_url).database
+    try:
+        database = make_url(database_url).database
+    except ArgumentError:
+        return []  # not a URL: opening the store says so in one line
     if not database or database == ":memory:":
         return []
     path = Path(database)

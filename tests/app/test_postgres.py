@@ -9,8 +9,11 @@ PostgreSQL. Skipped, saying why, only where PostgreSQL's server binaries are not
 
 from __future__ import annotations
 
+import json
+import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from alembic import command
@@ -137,3 +140,7 @@ def test_init_and_doctor_show_the_database_without_its_password(
     assert '"database"' in doctor.stdout and "postgres:***@" in doctor.stdout
     for result in (init, doctor):
         assert "s3cret" not in result.stdout + result.stderr
+    # The home (recordings, models) is owner-only; the server's files are its own business.
+    checks = {c["name"]: c for c in json.loads(doctor.stdout)}
+    assert checks["private data"]["ok"], checks["private data"]
+    assert not (Path(os.environ["EMOTUNE_HOME"]) / "emotune.db").exists()

@@ -253,6 +253,7 @@ def test_a_postgresql_url_is_left_alone(
     for folder in (emotune_home, emotune_home / "recordings"):
         folder.chmod(0o755)
     assert database_files(url) == []  # the server owns its files
+    assert database_files("sqlite:::not-a-url") == []  # opening the store reports it
     changed = tighten_home(load_settings())
     assert changed == [emotune_home, emotune_home / "recordings"]
     assert stat.S_IMODE(lookalike.stat().st_mode) == 0o644
