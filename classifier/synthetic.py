@@ -338,3 +338,13 @@ def write_synthetic_dreamer_mat(
     path = Path(path)
     sio.savemat(str(path), {"DREAMER": top}, do_compression=False)
     return path
+
+
+def loose_electrode(n: int, start: int = 0, rate_hz: float = MUSE_RATE_HZ) -> np.ndarray:
+    """[n] µV of a SYNTHETIC electrode that has lost the skin, from sample `start` on: a slow
+    wander of the electrode's offset with 50 Hz mains on it, clipped at the Muse 2 ADC's
+    ±1000 µV rail (what a loose sensor shows in real recordings)."""
+    t = (start + np.arange(n)) / rate_hz
+    wander = 1100.0 * np.sin(2 * np.pi * 0.2 * t)
+    mains = 300.0 * np.sin(2 * np.pi * 50.0 * t)
+    return np.clip(wander + mains, -1000.0, 1000.0).astype(np.float32)

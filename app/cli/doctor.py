@@ -63,6 +63,20 @@ def check_eeg_stream(cfg: Settings) -> str:
     return f"{s.name} ({s.source_id}, {s.channel_count} ch @ {s.nominal_rate_hz:g} Hz)"
 
 
+def check_eeg_contact(cfg: Settings) -> str:
+    """The contact check (3 s) when a stream is visible; nothing to check otherwise."""
+    from app.jobs.contact import check_contact
+    from classifier.lsl_discovery import find_streams
+
+    if not find_streams(cfg.eeg_stream_name, cfg.eeg_stream_type, timeout_s=1.5):
+        return "no stream to check (see EEG stream)"
+    report = check_contact(cfg, 3.0)
+    statuses = ", ".join(f"{ch} {s}" for ch, s in report.statuses.items())
+    if not report.ok:
+        raise EmotuneError(f"{statuses}; {report.advice}; check again with `emotune contact`")
+    return f"{statuses}; {report.advice}"
+
+
 def check_spotify(cfg: Settings) -> str:
     if not cfg.spotify_client_id and not cfg.spotify_api_url:
         raise EmotuneError(
@@ -112,6 +126,7 @@ CHECKS: list[tuple[str, Callable[[Settings], str]]] = [
     ("private data", check_private_data),
     ("active model", check_active_model),
     ("EEG stream", check_eeg_stream),
+    ("EEG contact", check_eeg_contact),
     ("Spotify", check_spotify),
 ]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,6 +26,9 @@ def replay(
     lsltime: Annotated[
         bool, typer.Option("--lsltime", help="Stamp on the LSL clock, as `muselsl --lsltime`.")
     ] = False,
+    source_id: Annotated[
+        str | None, typer.Option(help="LSL source id (default: a Muse's, as muselsl names it).")
+    ] = None,
 ) -> None:
     """Publish a muselsl CSV recording as a live LSL stream, exactly as `muselsl stream` would.
 
@@ -42,6 +46,8 @@ def replay(
     if aux is not None:
         samples, labels = np.column_stack([samples, aux]), [*labels, "Right AUX"]
     cfg = OutletConfig(channel_labels=tuple(labels), lsl_time=lsltime)
+    if source_id:
+        cfg = replace(cfg, source_id=source_id)
     console.print(
         f"publishing {recording.name} ({len(samples) / 256:.0f} s, "
         f"{len(labels)} channels) as LSL stream 'Muse' at {speed:g}x; Ctrl-C stops"
@@ -115,6 +121,10 @@ def simulate_muse(
             "(or the emulator) plays it, like a listener reacting to the music."
         ),
     ] = None,
+    loose: Annotated[
+        str | None,
+        typer.Option(help="An electrode off the skin (TP9, AF7, AF8 or TP10): try `contact`."),
+    ] = None,
 ) -> None:
     """Publish SYNTHETIC Muse EEG over LSL, exactly as `muselsl stream` would, in a given mood.
 
@@ -123,7 +133,7 @@ def simulate_muse(
     import numpy as np
 
     from classifier.muse_outlet import MUSE_CHUNK, OutletConfig, publish
-    from classifier.synthetic import SyntheticMuse, mood_ratings
+    from classifier.synthetic import SyntheticMuse, loose_electrode, mood_ratings
 
     steps = parse_mood_script(script.read_text(), str(script)) if script else [(0.0, mood)]
     mood_ratings(steps[0][1])
@@ -133,6 +143,9 @@ def simulate_muse(
         raise ConfigError("--counter needs the AUX channel: use --channels 5")
     generator = SyntheticMuse(steps[0][1], seed=seed, n_channels=channels)
     labels = ("TP9", "AF7", "AF8", "TP10", "Right AUX")[:channels]
+    if loose is not None and loose.upper() not in labels[:4]:
+        raise ConfigError(f"--loose must be one of TP9, AF7, AF8, TP10, not {loose!r}")
+    loose_at = None if loose is None else labels.index(loose.upper())
     total = None if duration is None else int(duration * 256)
     stop = threading.Event()
     felt = {"mood": steps[0][1]}  # written by the player-following thread, read per chunk
@@ -155,6 +168,8 @@ def simulate_muse(
             chunk = generator.next_chunk(MUSE_CHUNK).astype(np.float64)
             if counter:
                 chunk[:, 4] = np.arange(sent, sent + len(chunk))
+            if loose_at is not None:
+                chunk[:, loose_at] = loose_electrode(len(chunk), sent)
             if nan_every > 0 and (t % nan_every) < 0.5 and t >= nan_every:
                 chunk[:, :4] = np.nan
             sent += len(chunk)

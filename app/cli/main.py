@@ -77,9 +77,9 @@ def main(
 
 
 def _register() -> None:
-    from app.cli import db, demo, doctor, headset, init_cmd, listen, plot, rate, tracks
+    from app.cli import contact, db, demo, doctor, headset, init_cmd, listen, plot, rate, tracks
 
-    for module in (init_cmd, doctor, tracks):
+    for module in (init_cmd, doctor, contact, tracks):
         module.register(app)
     listen.register(app)
     rate.register(app)
