@@ -301,3 +301,26 @@ def contact_advice(channel: str, problem: str) -> str:
     """One line naming the electrode, where it sits, and what to do."""
     where = _WHERE.get(channel, "")
     return f"fix {channel}{f' ({where})' if where else ''}: {_ADVICE[problem]}"
+
+
+class ContactWatch:
+    """Says once when an electrode has been bad for `after_s` seconds of windows in a row
+    (the listener's warning). Feed it every classified window in time order."""
+
+    def __init__(self, after_s: float = 30.0) -> None:
+        self.after_s = after_s
+        self.bad_since: dict[str, float] = {}
+        self.warned: set[str] = set()
+
+    def observe(self, end_time: float, quality: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
+        """(electrode, problem) for each electrode that has just been bad for after_s."""
+        out = []
+        for channel, figures in quality.items():
+            if contact_status(figures) != BAD:
+                self.bad_since.pop(channel, None)
+                continue
+            since = self.bad_since.setdefault(channel, end_time)
+            if end_time - since >= self.after_s and channel not in self.warned:
+                self.warned.add(channel)
+                out.append((channel, contact_problem(figures) or "saturated"))
+        return out

@@ -144,6 +144,7 @@ class LiveView:
         self.tag = "-"
         self.track_windows: list[Any] = []  # this listen's kept windows, for the running tag
         self.gaps = 0
+        self.warning = ""  # the latest contact warning (each electrode warns once)
 
     def live(self, target: Any = None) -> Any:
         from rich.live import Live
@@ -189,6 +190,10 @@ class LiveView:
             self.tag = f"{event['emotion']} (confidence {event['confidence']:.2f})"
         elif kind == "gap":
             self.gaps += 1
+        elif kind == "contact":
+            self.warning = (
+                f"{event['electrode']} bad for {event['bad_for_s']:g} s: {event['advice']}"
+            )
         if hasattr(self, "_live"):
             self._live.update(self._render())
 
@@ -216,6 +221,8 @@ class LiveView:
             "  ".join(f"{ch} {_horseshoe(q)}" for ch, q in quality.items())
             or "waiting for the first window",
         )
+        if self.warning:
+            table.add_row("contact", self.warning)
         if self.last:
             pv, pa = self.last.get("p_valence"), self.last.get("p_arousal")
             text = (
@@ -227,22 +234,19 @@ class LiveView:
         table.add_row("track tag", self.tag)
         table.add_row(
             "windows",
-            f"{self.kept} kept, {self.rejected} rejected, "
+            f"{self.kept} kept, {self.rejected} rejected "
+            f"({self.kept / max(1, self.kept + self.rejected):.0%} kept), "
             f"{self.dropped} dropped at transitions; {self.gaps} stream gaps",
         )
         table.add_row("model", self.model_name)
         return table
 
 
-def _horseshoe(figures: dict[str, float]) -> str:
-    """Muse-app style contact quality from one channel's window figures: ● good ◐ fair ○ bad."""
-    if "nonfinite_share" in figures or figures.get("flat"):
-        return "○"
-    if figures.get("peak_uv", 0) > 200 or figures.get("line_noise_share", 0) > 0.5:
-        return "○"
-    if figures.get("blink") or figures.get("emg_share", 0) > 0.3:
-        return "◐"
-    return "●"
+def _horseshoe(figures: dict[str, Any]) -> str:
+    """The contact check's status of one electrode in one window: ● good ◐ so-so ○ bad."""
+    from classifier.quality import contact_status
+
+    return {"good": "●", "so-so": "◐", "bad": "○"}[contact_status(figures)]
 
 
 # --- stored sessions ----------------------------------------------------------------

@@ -164,6 +164,7 @@ class ListenSession:
         self._recent: list[tuple[float, WindowProbs]] = []  # (window end, its probabilities)
         self._gaps_seen: dict[int, int] = {}  # index in source gaps -> StreamGap.id
         self.live: Any = None  # classifier.pipeline.LiveClassifier, made when the run starts
+        self.contact_watch: Any = None  # classifier.quality.ContactWatch, made with `live`
 
     # --- the session, top to bottom -------------------------------------------------
 
@@ -226,7 +227,9 @@ class ListenSession:
                     next_poll = now + self.opts.poll_interval_s
                     self._poll_player()
                 # 3. windows: classify those that completed since the last tick
-                self._pending.extend(live.tick(connected=self.source.snapshot_status().connected))
+                new_windows = live.tick(connected=self.source.snapshot_status().connected)
+                self._watch_contact(new_windows)
+                self._pending.extend(new_windows)
                 # 4. store: place windows on the timeline and write them at once
                 self._place_pending()
                 self._record_gaps()
@@ -255,6 +258,24 @@ class ListenSession:
             self.emit({"event": "player_error", "error": str(exc)})
             return
         self._observe_player(snap)
+
+    def _watch_contact(self, windows: list[Any]) -> None:
+        """Warn once per electrode that has been bad for 30 s (the contact check's advice)."""
+        from classifier.quality import ContactWatch, contact_advice
+
+        if self.contact_watch is None:
+            self.contact_watch = ContactWatch(after_s=30.0)
+        for w in windows:
+            for channel, problem in self.contact_watch.observe(w.end_time, w.quality):
+                self.emit(
+                    {
+                        "event": "contact",
+                        "electrode": channel,
+                        "status": "bad",
+                        "bad_for_s": self.contact_watch.after_s,
+                        "advice": contact_advice(channel, problem),
+                    }
+                )
 
     def _observe_player(self, snap: PlayerSnapshot) -> None:
         for event in self.timeline.observe(snap):

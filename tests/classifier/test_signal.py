@@ -231,3 +231,22 @@ def test_cached_zero_phase_filter_equals_scipy_sosfiltfilt() -> None:
     ours = bandpass_notch(x, line_noise_hz=60.0, axis=1)
     assert np.allclose(ours, sosfiltfilt(sos, x, axis=1), atol=1e-3)
     assert np.allclose(bandpass_notch(x.T, line_noise_hz=60.0), ours.T)
+
+
+def test_the_listener_warns_once_when_an_electrode_has_been_bad_for_30_s() -> None:
+    """SYNTHETIC EEG with AF8 off the skin from 10 s on: one warning, when 30 s of windows
+    in a row have had it bad, naming it and what to do; never again."""
+    from classifier.quality import ContactWatch
+    from classifier.synthetic import loose_electrode
+
+    x = synthetic_muse_eeg(60, "calm", seed=9, n_channels=4).astype(np.float64)
+    x[int(10 * RATE) :, 2] = loose_electrode(len(x) - int(10 * RATE))
+    w = recording_windows(x, stamps(len(x), t0=0.0), MUSELSL_CHANNELS[:4], RATE)
+    watch = ContactWatch(after_s=30.0)
+    warnings = [
+        (end, hit) for end, q in zip(w.end_times, w.quality, strict=True)
+        for hit in watch.observe(end, q)
+    ]  # fmt: skip
+    assert [hit for _, hit in warnings] == [("AF8", "saturated")]
+    first_bad = min(e for e, q in zip(w.end_times, w.quality, strict=True) if q["AF8"]["good"] == 0)
+    assert warnings[0][0] == pytest.approx(first_bad + 30.0)
