@@ -172,12 +172,14 @@ def test_an_existing_open_home_is_tightened_on_the_next_run_with_one_line(
     (emotune_home / "models" / "old.pt").write_bytes(b"weights")
     for path in modes(emotune_home):
         path.chmod(0o755 if path.is_dir() else 0o644)
+    n = len(modes(emotune_home))
+    assert n >= 6  # the home, recordings/, models/, the database, a FIF file, a checkpoint
 
     doctor = cli.invoke(app, ["doctor", "--json"])
     assert doctor.exit_code == 1
     check = {c["name"]: c for c in json.loads(doctor.stdout)}["private data"]
     assert not check["ok"]
-    assert "6 paths are open to other accounts" in check["detail"]
+    assert f"{n} paths are open to other accounts" in check["detail"]
     assert "`emotune init`" in check["detail"]
     assert f"`chmod -R go-rwx {emotune_home}`" in check["detail"]
     assert not_owner_only(emotune_home)  # doctor reports, it does not change anything
@@ -185,7 +187,7 @@ def test_an_existing_open_home_is_tightened_on_the_next_run_with_one_line(
     out, err = run(cli, "tracks", "--json")
     assert json.loads(out) == []  # stdout stays JSON; the line goes to stderr
     assert err.count("\n") == 1
-    assert err.startswith("emotune: made 6 paths of your emotune data owner-only")
+    assert err.startswith(f"emotune: made {n} paths of your emotune data owner-only")
     assert str(emotune_home) in err
     assert not_owner_only(emotune_home) == {}
     _, err = run(cli, "tracks", "--json")
@@ -264,3 +266,20 @@ def test_the_umask_is_given_back_when_a_command_fails(cli: CliRunner, umask: int
     result = cli.invoke(app, ["tracks", "--emotion", "ecstatic"])
     assert result.exit_code == 1
     assert os.umask(umask) == umask
+
+
+def test_without_emotune_home_the_config_and_data_folders_are_both_owner_only(
+    cli: CliRunner, umask: int, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("EMOTUNE_HOME")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "share"))
+    config, data = tmp_path / "config" / "emotune", tmp_path / "share" / "emotune"
+    config.mkdir(parents=True)
+    (config / "config.toml").write_text("[eeg]\nline_noise_hz = 60\n")
+    for path in (config, config / "config.toml"):
+        path.chmod(0o755 if path.is_dir() else 0o644)  # written by hand, the usual way
+    _, err = run(cli, "init")
+    assert str(config) in err and "owner-only" in err
+    assert (data / "emotune.db").exists()
+    assert not_owner_only(config) == {} and not_owner_only(data) == {}
