@@ -64,10 +64,15 @@ class WindowSet:
     alignment: str = NO_ALIGNMENT
     channel_ok: np.ndarray | None = None
     masked: bool = False  # masked electrodes already zeroed (by `aligned`)
+    # [N] str: the sitting a window was recorded in (labels.csv's optional session column;
+    # "" when not given). Tracks of one sitting share electrode placement and state.
+    session: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.channel_ok is None:
             self.channel_ok = np.ones(self.data.shape[:2], dtype=bool)
+        if self.session is None:
+            self.session = np.full(len(self.data), "", dtype=object)
 
     def __len__(self) -> int:
         return len(self.data)
@@ -87,7 +92,14 @@ class WindowSet:
             self.alignment,
             self.ok[index],
             self.masked,
+            self.sessions[index],
         )
+
+    @property
+    def sessions(self) -> np.ndarray:
+        """[N] session names ("" when the labels file gave none)."""
+        assert self.session is not None
+        return self.session
 
     @property
     def ok(self) -> np.ndarray:
@@ -136,6 +148,7 @@ def concat(sets: Sequence[WindowSet], description: str = "") -> WindowSet:
         alignment=sets[0].alignment,
         channel_ok=np.concatenate([s.ok for s in sets]),
         masked=all(s.masked for s in sets),
+        session=np.concatenate([s.sessions for s in sets]),
     )
 
 
@@ -149,6 +162,7 @@ class LabelRow:
     valence: float | None
     arousal: float | None
     line: int
+    session: str = ""  # optional column: the sitting (day) the file was recorded in
 
 
 def _rating(text: str, column: str, where: str) -> float | None:
@@ -167,7 +181,8 @@ def _rating(text: str, column: str, where: str) -> float | None:
 
 
 def read_labels(labels_path: str | Path, recordings_dir: str | Path) -> list[LabelRow]:
-    """Parse LABELS.csv (file,subject,valence,arousal); every named file must exist in DIR."""
+    """Parse LABELS.csv (file,subject,valence,arousal[,session]); every named file must exist
+    in DIR. The optional session column names the sitting (day) a file was recorded in."""
     labels_path, recordings_dir = Path(labels_path), Path(recordings_dir)
     if not labels_path.is_file():
         raise ClassifierError(f"labels file {labels_path} does not exist")
@@ -217,6 +232,7 @@ def _read_label_rows(labels_path: Path, recordings_dir: Path) -> list[LabelRow]:
                     valence=_rating(row["valence"], "valence", where),
                     arousal=_rating(row["arousal"], "arousal", where),
                     line=i,
+                    session=(row.get("session") or "").strip(),
                 )
             )
     if not rows:
@@ -344,6 +360,7 @@ def load_recordings(
                 rejected=np.array([r is not None for r in w.reasons]),
                 notes=[],
                 channel_ok=w.channel_ok,
+                session=np.full(n, row.session, dtype=object),
             )
         )
     synthetic = "synthetic" in Path(recordings_dir).name.lower() or all(

@@ -40,6 +40,8 @@ def draw_rated_trials(
 ) -> list[str]:
     """n trials to rate, one of each class of `dim` first where possible, the rest at random."""
     j = OUTPUTS.index(dim)
+    if n <= 0:
+        return []
     by_class: dict[float, list[str]] = {}
     for trial, label in sorted(classes.items()):
         if not np.isnan(label[j]):
@@ -48,6 +50,24 @@ def draw_rated_trials(
     rest = [t for t in sorted(classes) if t not in first]
     extra = rng.choice(rest, size=min(n - len(first), len(rest)), replace=False).tolist()
     return first + [str(t) for t in extra]
+
+
+def rating_pool(
+    mine: WindowSet, classes: dict[str, tuple[float, float]], rng: np.random.Generator
+) -> tuple[dict[str, tuple[float, float]], list[str]]:
+    """(trials to draw the rated ones from, trials to test on) for one wearer.
+
+    With a session column naming 2+ sittings, the rated trials come from one sitting (drawn
+    at random) and the test trials from the others, as a wearer who rates today and listens
+    another day; otherwise every trial is in both pools (rated ones are never tested).
+    """
+    session_of = {t: s for t, s in zip(mine.trial, mine.sessions, strict=True)}
+    sessions = sorted({session_of[t] for t in classes} - {""})
+    if len(sessions) < 2:
+        return classes, list(classes)
+    chosen = str(rng.choice(sessions))
+    rated = {t: c for t, c in classes.items() if session_of[t] == chosen}
+    return rated, [t for t in classes if session_of[t] != chosen]
 
 
 def _score(
@@ -158,8 +178,13 @@ def new_wearer_curve(
                 "window_balanced_accuracy": scored[0],
             }
             entry["curve"][dim] = []
+            sittings = {s for t, s in zip(mine.trial, mine.sessions, strict=True) if t in classes}
+            fewest_per_sitting = min(
+                sum(1 for t in classes if (mine.sessions[mine.trial == t][0]) == s)
+                for s in sittings
+            )
             for n in n_values:
-                if n >= len(classes):
+                if n >= len(classes) or (len(sittings - {""}) >= 2 and n > fewest_per_sitting):
                     break
                 if on_step is not None:
                     on_step(f"subject {s_index + 1}/{len(subjects)} ({subject}): {dim}, n={n}")
@@ -179,6 +204,12 @@ def new_wearer_curve(
         "n_windows": int(len(ws)),
         "rejected_share": round(float(ws.rejected.mean()), 4) if len(ws) else 0.0,
         "kept": kept_shares(ws),
+        "sittings": (
+            "rated and test trials from different sittings (the labels' session column)"
+            if len(set(ws.sessions.tolist()) - {""}) >= 2
+            else "no session column: rated and test trials may share a sitting, which flatters "
+            "within-person figures (a model can learn the sitting, not the state)"
+        ),
         "baseline": "band-power logistic regression fitted on the same rated trials of the "
         "wearer alone (log theta/alpha/beta power per electrode, z-scored per person)",
         "draws": draws,
@@ -209,9 +240,10 @@ def _calibrated_run(
     on the same rated trials) on the rest."""
     from classifier.baseline import BandPowerBaseline
 
-    rated = draw_rated_trials(classes, dim, n, rng)
+    candidates, tested = rating_pool(mine, classes, rng)
+    rated = draw_rated_trials(candidates, dim, n, rng)
     is_rated = np.isin(mine.trial, rated)
-    test_rows = np.flatnonzero(~is_rated & np.isin(mine.trial, list(classes)))
+    test_rows = np.flatnonzero(~is_rated & np.isin(mine.trial, tested))
     test = mine.subset(test_rows)
     rated_rows = np.flatnonzero(is_rated)
     baseline = BandPowerBaseline().fit(

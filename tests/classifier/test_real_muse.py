@@ -187,3 +187,30 @@ def test_a_new_wearers_path_on_real_recordings_train_import_rate_calibrate(
 
 def store_home(store) -> Path:
     return Path(store.database_url.removeprefix("sqlite:///")).parent
+
+
+def test_with_a_session_column_rated_and_test_trials_come_from_different_sittings(
+    tmp_path: Path,
+) -> None:
+    """labels.csv's optional session column: the protocol rates trials of one sitting and
+    tests on the others (here each subject's tracks 1 vs 2-3 of a take stand for sittings)."""
+    from classifier.new_wearer import rating_pool
+    from classifier.training import trial_classes
+
+    labels = write_user_recordings(tmp_path / "rec", short_file=False)
+    lines = labels.read_text().splitlines()
+    rows = [lines[0] + ",session"] + [
+        f"{line},{'day1' if 'track1' in line else 'day2'}" for line in lines[1:]
+    ]
+    labels.write_text("\n".join(rows) + "\n")
+    ws = load_recordings(labels.parent, labels)
+    assert set(ws.sessions) == {"day1", "day2"}
+    mine = ws.subset(np.flatnonzero(ws.subject == "A2_05"))
+    classes = trial_classes(mine)
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        pool, tested = rating_pool(mine, classes, rng)
+        sitting = {mine.sessions[mine.trial == t][0] for t in pool}
+        assert len(sitting) == 1
+        assert all(mine.sessions[mine.trial == t][0] not in sitting for t in tested)
+        assert set(pool) | set(tested) == set(classes)
