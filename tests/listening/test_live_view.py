@@ -45,10 +45,25 @@ def test_running_tag_counts_and_quality() -> None:
     text = _text(view)
     assert "Quiet Summer" in text
     assert "calm so far" in text and "3 windows" in text
-    assert "4 kept, 1 rejected, 1 dropped" in text
+    assert "4 kept, 1 rejected (80% kept), 1 dropped" in text
     assert "TP9 ●" in text and "AF7 ○" in text  # flat AF7 shows as bad contact
     view.update({"event": "tag", "emotion": "calm", "confidence": 0.55})
     assert "calm (confidence 0.55)" in _text(view)
+
+
+def test_a_contact_warning_stays_on_the_panel() -> None:
+    view = LiveView("demo-synthetic-tsception")
+    assert "contact" not in _text(view)
+    view.update(
+        {
+            "event": "contact",
+            "electrode": "AF8",
+            "status": "bad",
+            "bad_for_s": 30.0,
+            "advice": "fix AF8 (right forehead): it is loose or dry: dampen the sensor",
+        }
+    )
+    assert "AF8 bad for 30 s: fix AF8 (right forehead)" in _text(view)
 
 
 def test_the_panel_stops_redrawing_while_a_rating_question_is_open() -> None:
