@@ -131,16 +131,18 @@ def print_curve(title: str, report: dict[str, Any]) -> None:
             f"(majority {m_all:.1%}), worst subject {min(g['trial_accuracy'] for g in generic):.1%}"
         )
         print(
-            "    n  people  calibrated  generic  baseline  majority  worst subject (calibrated)"
-            "  worst baseline  window bal.acc cal/gen/base"
+            "    n  people  calibrated  generic  baseline  combined  majority  worst subject "
+            "(calibrated)  worst baseline  worst combined  window bal.acc cal/gen/base"
         )
         for p in points:
             print(
                 f"    {p['n']}  {p['subjects']:>6}  {p['calibrated_trial_accuracy']:>9.1%}  "
                 f"{p['generic_trial_accuracy']:>7.1%}  {p['baseline_trial_accuracy']:>8.1%}  "
+                f"{p['combined_trial_accuracy']:>8.1%}  "
                 f"{p['majority_rate']:>8.1%}  "
                 f"{p['worst_subject']:>14} {p['worst_calibrated_trial_accuracy']:>6.0%}"
                 f"       {p['worst_baseline_trial_accuracy']:>14.0%}  "
+                f"{p['worst_combined_trial_accuracy']:>14.0%}  "
                 f"{p['calibrated_window_balanced_accuracy']:.1%} / "
                 f"{p['generic_window_balanced_accuracy']:.1%} / "
                 f"{p['baseline_window_balanced_accuracy']:.1%}"

@@ -215,13 +215,16 @@ def cross_validate_tracks(
     whose training tracks hold one class only keeps the base model's answer (a listener with
     too few tracks gets exactly that). The temperature is fitted on those out-of-fold logits.
     """
+    from classifier.baseline import BandPowerBaseline
     from classifier.evaluation import binary_metrics, expected_calibration_error
 
+    features = wearer_features(rated.subset(np.flatnonzero(~rated.rejected)))[0]
     rated = rated.aligned(base.alignment)
     usable = rated.subset(np.flatnonzero(~rated.rejected))
     tracks = sorted(set(usable.trial.tolist()))
     folds = track_folds(tracks, config.seed)
     logits_cal = np.zeros((len(usable), len(OUTPUTS)))
+    p_band = np.full((len(usable), len(OUTPUTS)), 0.5)
     fallback = np.zeros(len(usable), dtype=bool)
     for held in folds:
         is_test = np.isin(usable.trial, held)
@@ -231,6 +234,9 @@ def cross_validate_tracks(
         except ClassifierError:
             tuned, fallback[is_test] = base, True
         logits_cal[is_test] = tuned.logits(usable.data[is_test])
+        # The wearer's own band-power baseline, fitted on the same training tracks.
+        band = BandPowerBaseline().fit(features[~is_test], {d: train.labels(d) for d in OUTPUTS})
+        p_band[is_test] = band.predict(features[is_test])
     temperature = base.temperature.copy()
     for j, dim in enumerate(OUTPUTS):
         y = usable.labels(dim)
@@ -239,8 +245,12 @@ def cross_validate_tracks(
             temperature[j] = fit_temperature(logits_cal[rated_windows, j], y[rated_windows])
     p_cal = 1.0 / (1.0 + np.exp(-np.clip(logits_cal / temperature, -60, 60)))
     p_base = base.predict(usable.data)
-    cal_tracks = track_decisions(p_cal, usable.trial)
-    base_tracks = track_decisions(p_base, usable.trial)
+    p_comb = (p_cal + p_band) / 2
+    electrodes = usable.ok.mean(axis=1)
+    cal_tracks = track_decisions(p_cal, usable.trial, electrodes)
+    base_tracks = track_decisions(p_base, usable.trial, electrodes)
+    band_tracks = track_decisions(p_band, usable.trial, electrodes)
+    comb_tracks = track_decisions(p_comb, usable.trial, electrodes)
     metrics: dict[str, Any] = {
         "protocol": (
             "leave-one-track-out" if len(folds) == len(tracks) else f"{len(folds)} folds by track"
@@ -261,6 +271,8 @@ def cross_validate_tracks(
         y_track = np.array([truth[t] for t in names])
         cal_hits = int(sum((cal_tracks[t][j] > 0.5) == truth[t] for t in names))
         base_hits = int(sum((base_tracks[t][j] > 0.5) == truth[t] for t in names))
+        band_hits = int(sum((band_tracks[t][j] > 0.5) == truth[t] for t in names))
+        comb_hits = int(sum((comb_tracks[t][j] > 0.5) == truth[t] for t in names))
         share = float(y_track.mean())
         window_cal = binary_metrics(y[rated_windows], p_cal[rated_windows, j] > 0.5)
         window_base = binary_metrics(y[rated_windows], p_base[rated_windows, j] > 0.5)
@@ -269,6 +281,8 @@ def cross_validate_tracks(
             "track_accuracy": round(cal_hits / len(names), 4),
             "track_accuracy_95ci": list(wilson_interval(cal_hits, len(names))),
             "base_track_accuracy": round(base_hits / len(names), 4),
+            "baseline_track_accuracy": round(band_hits / len(names), 4),
+            "combined_track_accuracy": round(comb_hits / len(names), 4),
             "majority_rate": round(max(share, 1 - share), 4),
             "window_balanced_accuracy": window_cal["balanced_accuracy"],
             "base_window_balanced_accuracy": window_base["balanced_accuracy"],
@@ -302,11 +316,48 @@ def rating_advice(rated: WindowSet) -> str:
     )
 
 
-def _beats(metrics: dict[str, Any], dims: Sequence[str]) -> bool:
+def wearer_features(
+    ws: WindowSet,
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """The band-power baseline's input for one wearer's (unaligned, µV) windows: ([W, F]
+    z-scores, (mean [F], std [F])), the statistics over all of the wearer's windows (no
+    rating is used, as for alignment), which a checkpoint keeps for live use."""
+    from classifier.baseline import (
+        apply_person_stats,
+        band_power_features,
+        person_stats,
+        usable_features,
+    )
+
+    raw = band_power_features(ws.data)
+    usable = usable_features(ws.ok)
+    mean, std = person_stats(raw, usable)
+    return apply_person_stats(raw, usable, mean, std), (mean, std)
+
+
+# The held-out figure of each answer a calibrated model can give (classifier.baseline).
+ANSWER_FIGURE = {
+    "tsception": "track_accuracy",
+    "combined": "combined_track_accuracy",
+    "baseline": "baseline_track_accuracy",
+}
+
+
+def choose_answer(metrics: dict[str, Any], dims: Sequence[str]) -> str:
+    """The answer with the best mean held-out track accuracy over the calibrated dimensions
+    (ties go to TSCeption, then the two combined)."""
+    scored = [metrics[d] for d in dims if d in metrics]
+    if not scored:
+        return "tsception"
+    means = {a: float(np.mean([m[key] for m in scored])) for a, key in ANSWER_FIGURE.items()}
+    return max(ANSWER_FIGURE, key=lambda a: means[a])  # max keeps the first of equals
+
+
+def _beats(metrics: dict[str, Any], dims: Sequence[str], answer: str = "tsception") -> bool:
+    key = ANSWER_FIGURE[answer]
     scored = [metrics[d] for d in dims if d in metrics]
     return bool(scored) and all(
-        m["track_accuracy"] > m["base_track_accuracy"] and m["track_accuracy"] > m["majority_rate"]
-        for m in scored
+        m[key] > m["base_track_accuracy"] and m[key] > m["majority_rate"] for m in scored
     )
 
 
@@ -325,9 +376,14 @@ def fine_tune(
 
     1. Window the listens (CALIBRATION_STRIDE_S apart), aligned as the base model expects.
     2. Cross-validate by track (`cross_validate_tracks`): calibrated vs base model vs the
-       majority class, one decision per track, and a temperature from the held-out tracks.
-    3. Only when the calibrated model beats both on every dimension it was calibrated on
-       (or `force`): refit on all tracks, save to output_path (written whole or not at all).
+       majority class, one decision per track, and a temperature from the held-out tracks;
+       beside them the wearer's own band-power baseline and the two averaged, fitted on the
+       same tracks. The answer with the best held-out accuracy is chosen
+       (metrics["answer"]: tsception, baseline or combined).
+    3. Only when that answer beats the base model and the majority class on every dimension
+       it was calibrated on (or `force`): refit on all tracks, save to output_path (written
+       whole or not at all); a baseline or combined answer stores the wearer's regression
+       and feature statistics in the checkpoint, and the listener answers the same way.
        The figures are those of the procedure on held-out tracks; the saved model has seen
        every track.
     Raises ClassifierError (nothing written) for fewer than 2 tracks or no dimension rated
@@ -354,7 +410,9 @@ def fine_tune(
     for dim in OUTPUTS:
         if dim in metrics:  # a dimension rated on one side only is scored, not calibrated
             metrics[dim]["calibrated"] = dim in dims
-    beats = _beats(metrics, dims)
+    answer = choose_answer(metrics, dims)
+    metrics["answer"] = answer
+    beats = _beats(metrics, dims, answer)
     result = CalibrationResult(
         metrics=metrics,
         tracks=tracks,
@@ -367,6 +425,13 @@ def fine_tune(
         return result
     final = calibrate(base, usable, cfg)
     final.temperature = temperature
+    band_part = None
+    if answer != "tsception":
+        from classifier.baseline import BandPowerBaseline, WearerBandPower
+
+        features, (mean, std) = wearer_features(usable)
+        band = BandPowerBaseline().fit(features, {d: usable.labels(d) for d in dims})
+        band_part = WearerBandPower(answer, mean, std, band).to_checkpoint()
     name = model_name or f"{ckpt['model_name']}-calibrated"
     new = checkpoint_from(
         final,
@@ -380,6 +445,8 @@ def fine_tune(
         },
         metrics={"calibration": metrics},
     )
+    if band_part is not None:
+        new["band_power"] = band_part
     result.path = save_checkpoint(new, output_path)
     return result
 

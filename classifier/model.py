@@ -218,6 +218,13 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
             f"checkpoint {path} asks for alignment {ckpt.get('alignment')!r}, which this emotune "
             f"does not know ({', '.join(ALIGNMENTS)}); upgrade emotune or retrain the model"
         )
+    if ckpt.get("band_power") is not None:
+        from classifier.baseline import WearerBandPower
+
+        try:
+            WearerBandPower.from_checkpoint(ckpt["band_power"])
+        except ClassifierError as exc:
+            raise ClassifierError(f"checkpoint {path}: {exc}; calibrate again") from None
     temperature = ckpt.get("temperature", [1.0] * len(OUTPUTS))
     if not (
         isinstance(temperature, list)
@@ -279,6 +286,13 @@ class Predictor:
                 f"{len(self.channels)} electrodes ({str(exc).splitlines()[0][:100]}); retrain it"
             ) from None
         self.model.eval()
+        # A calibrated wearer's own band-power baseline, when calibration found it (or the
+        # two averaged) better than TSCeption on their held-out tracks (classifier.baseline).
+        self.band_power: Any = None
+        if checkpoint.get("band_power"):
+            from classifier.baseline import WearerBandPower
+
+            self.band_power = WearerBandPower.from_checkpoint(checkpoint["band_power"])
         self._batch_model: Any = None
         self._torch = torch
 
@@ -395,7 +409,20 @@ class Predictor:
         x = self.normalise(
             windows.astype(np.float32), clean=clean, alignment=alignment, channel_ok=channel_ok
         )
-        return self.predict_normalised(x, batch_size)
+        probs = self.predict_normalised(x, batch_size)
+        if self.band_power is not None and self.band_power.answer != "tsception":
+            ok = np.ones(windows.shape[:2], bool) if channel_ok is None else channel_ok
+            base = self.band_power.probabilities(windows, ok)
+            for j, dim in enumerate(OUTPUTS):
+                if dim in self.band_power.baseline.dimensions:
+                    mixed = base[:, j] if self.band_power.answer == "baseline" else None
+                    probs[:, j] = mixed if mixed is not None else (probs[:, j] + base[:, j]) / 2
+        return probs
+
+    @property
+    def answers_with(self) -> str:
+        """What gives this model's probabilities: tsception, baseline or combined."""
+        return "tsception" if self.band_power is None else str(self.band_power.answer)
 
 
 # Trained on SYNTHETIC EEG by `make demo-model` (classifier/demo_model.py); for demos and tests.

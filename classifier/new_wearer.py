@@ -249,21 +249,25 @@ def _calibrated_run(
     baseline = BandPowerBaseline().fit(
         mine_features[rated_rows], {dim: mine.labels(dim)[rated_rows]}
     )
-    b = _score(baseline.predict(mine_features[test_rows]), test, dim)
+    p_band = baseline.predict(mine_features[test_rows])
+    b = _score(p_band, test, dim)
     try:
         tuned = calibrate(generic, mine.subset(np.flatnonzero(is_rated)), cal_cfg)
         calibrated_as = "fine-tuned"
     except ClassifierError:  # n trials of one class: nothing to fine-tune on, the generic
         tuned, calibrated_as = generic, "generic (rated trials hold one class)"
     g = _score(generic.predict(test.data), test, dim)
-    c = _score(tuned.predict(test.data), test, dim)
-    assert g is not None and c is not None and b is not None  # test trials are rated on dim
+    p_tuned = tuned.predict(test.data)
+    c = _score(p_tuned, test, dim)
+    m = _score((p_tuned + p_band) / 2, test, dim)
+    assert g is not None and c is not None and b is not None and m is not None
     return {
         "rated": rated,
         "calibrated_as": calibrated_as,
         "generic_pairs": g[1],
         "calibrated_pairs": c[1],
         "baseline_pairs": b[1],
+        "combined_pairs": m[1],
         "generic_window_balanced_accuracy": g[0],
         "calibrated_window_balanced_accuracy": c[0],
         "baseline_window_balanced_accuracy": b[0],
@@ -274,6 +278,7 @@ def _summarise(runs: Sequence[dict[str, Any]], n: int) -> dict[str, Any]:
     gen = [p for r in runs for p in r["generic_pairs"]]
     cal = [p for r in runs for p in r["calibrated_pairs"]]
     base = [p for r in runs for p in r["baseline_pairs"]]
+    comb = [p for r in runs for p in r["combined_pairs"]]
     return {
         "n": n,
         "draws": len(runs),
@@ -281,6 +286,7 @@ def _summarise(runs: Sequence[dict[str, Any]], n: int) -> dict[str, Any]:
         "generic_trial_accuracy": round(_trial_accuracy(gen), 4),
         "calibrated_trial_accuracy": round(_trial_accuracy(cal), 4),
         "baseline_trial_accuracy": round(_trial_accuracy(base), 4),
+        "combined_trial_accuracy": round(_trial_accuracy(comb), 4),
         "majority_rate": round(float(np.mean([_majority(r["generic_pairs"]) for r in runs])), 4),
         "generic_window_balanced_accuracy": round(
             float(np.mean([r["generic_window_balanced_accuracy"] for r in runs])), 4
@@ -314,6 +320,9 @@ def _pool(by_n: dict[int, list[dict[str, Any]]]) -> list[dict[str, Any]]:
                 "worst_generic_trial_accuracy": per[worst]["generic_trial_accuracy"],
                 "worst_baseline_trial_accuracy": min(
                     p["baseline_trial_accuracy"] for p in per.values()
+                ),
+                "worst_combined_trial_accuracy": min(
+                    p["combined_trial_accuracy"] for p in per.values()
                 ),
             }
         )
