@@ -65,8 +65,11 @@ def calibrate(
             f"{dim}: calibrated {m['track_accuracy']:.0%} of {m['tracks']} held-out tracks "
             f"(95% interval {low:.0%}-{high:.0%}); active model {m['base_track_accuracy']:.0%}; "
             f"majority class {m['majority_rate']:.0%}; ECE {m['ece']:.2f} "
-            f"(active model {m['base_ece']:.2f})"
+            f"(active model {m['base_ece']:.2f}); your band-power baseline "
+            f"{m['baseline_track_accuracy']:.0%}, both averaged {m['combined_track_accuracy']:.0%}"
         )
+    answer = report.metrics.get("answer", "tsception")
+    console.print(f"answers with: {ANSWER_WORDS[answer]} (the best on your held-out tracks)")
     for note in report.notes:
         console.print(f"note: {note}")
     if report.model_id is None:
@@ -81,6 +84,13 @@ def calibrate(
         f"and the majority class; refitted on all {report.tracks} tracks"
         f"{'; now active' if report.activated else ''}"
     )
+
+
+ANSWER_WORDS = {
+    "tsception": "TSCeption, fine-tuned",
+    "baseline": "your band-power baseline (log theta/alpha/beta power, logistic regression)",
+    "combined": "TSCeption and your band-power baseline, averaged",
+}
 
 
 def register(model_app: typer.Typer) -> None:
