@@ -121,17 +121,37 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -60.0, 60.0)))
 
 
+def temperature_refusal(logits: np.ndarray, y: np.ndarray) -> str | None:
+    """Why a temperature cannot be fitted on these held-out windows, or None when it can.
+
+    A temperature only rescales the logits: every answer stays on its side of 0.5. With one
+    class held out, or a model that gives one answer on every held-out window, the fit can
+    do nothing but push that answer toward the share of the class (a constant answer
+    sharpened until it "matches" a one-sided split looks calibrated and knows nothing).
+    """
+    y = np.asarray(y, dtype=np.float64)
+    z = np.asarray(logits, dtype=np.float64)
+    if len(y) < 10:
+        return f"only {len(y)} held-out windows"
+    if y.min() == y.max():
+        return "the held-out windows hold one class"
+    if (z > 0).all() or (z <= 0).all():
+        return "the model gives one answer on every held-out window"
+    return None
+
+
 def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
     """The temperature T minimising the log-loss of sigmoid(logits / T) on held-out labels.
 
-    logits, y: [N] (y 0/1). Returns 1.0 when there is too little to fit on (under 10
-    windows or one class): an unfitted temperature must not pretend to calibrate.
+    logits, y: [N] (y 0/1). Refuses (returns 1.0, the model as trained) where
+    `temperature_refusal` gives a reason: an unfitted temperature must not pretend to
+    calibrate.
     """
     from scipy.optimize import minimize_scalar
 
     y = np.asarray(y, dtype=np.float64)
     z = np.asarray(logits, dtype=np.float64)
-    if len(y) < 10 or y.min() == y.max():
+    if temperature_refusal(z, y) is not None:
         return 1.0
 
     def log_loss(log_t: float) -> float:
@@ -445,14 +465,21 @@ def fit(
         dimensions=dims,
         alignment=ws.alignment,
     )
+    refused: dict[str, str] = {}
     if len(val_idx):
         logits = trained.logits(ws.data[val_idx])
         for j, dim in enumerate(OUTPUTS):
             y = ws.labels(dim)[val_idx]
             rated = ~np.isnan(y)
             if dim in dims:
+                reason = temperature_refusal(logits[rated, j], y[rated])
+                if reason is not None:
+                    refused[dim] = reason
                 trained.temperature[j] = fit_temperature(logits[rated, j], y[rated])
     trained.validation = validation_figures(trained, ws, val_idx, cfg.val_fraction)
+    for dim, reason in refused.items():
+        if dim in trained.validation:
+            trained.validation[dim]["temperature_not_fitted"] = reason
     return trained
 
 
@@ -486,8 +513,23 @@ def validation_figures(
                 **binary_metrics(y[rated], probs[rated, j] > 0.5),
                 "ece": expected_calibration_error(y[rated], probs[rated, j]),
                 "temperature": float(trained.temperature[j]),
+                # What the verdict on it rests on (classifier.verdict): the trial is the
+                # independent unit, so trials are counted beside windows, per class.
+                "validation_windows": _per_class(ws.labels(dim)[val_idx]),
+                "validation_trials": _per_class(ws.labels(dim)[val_idx], ws.trial[val_idx]),
+                "kept_windows": _per_class(ws.labels(dim)),
+                "kept_trials": _per_class(ws.labels(dim), ws.trial),
             }
     return figures
+
+
+def _per_class(labels: np.ndarray, trials: np.ndarray | None = None) -> dict[str, int]:
+    """{"low": n, "high": n}: windows per class, or distinct trials when `trials` is given."""
+    out = {}
+    for name, value in (("low", 0.0), ("high", 1.0)):
+        members = labels == value
+        out[name] = int(members.sum() if trials is None else len(np.unique(trials[members])))
+    return out
 
 
 def checkpoint_from(

@@ -44,6 +44,17 @@ AccelOpt = Annotated[
 DevicesOpt = Annotated[str, typer.Option("--devices", help="Lightning devices: 1, 2, auto, ...")]
 ThreadsOpt = Annotated[int, typer.Option("--threads", min=1, help="torch CPU threads.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+ForceOpt = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="Make it active (as --use says) even when its own validation does not show it "
+        "learned anything.",
+    ),
+]
+# Exit status when the model was registered but not made active as asked (its validation
+# shows it learned nothing): the work is saved, yet not what was asked for.
+NOT_ACTIVATED_EXIT = 2
 AlignOpt = Annotated[
     str,
     typer.Option(
@@ -111,9 +122,15 @@ def train(
         typer.Option("--use/--no-use", help="Make it the active model (default: if none is)."),
     ] = None,
     alignment: AlignOpt = "wearer-zscore",
+    force: ForceOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Train TSCeption on DREAMER or on your own muselsl recordings, save and register it.
+
+    The model is made active (--use, or when none is) only when its balanced accuracy on
+    its validation trials is clearly above chance on every dimension; otherwise it is
+    registered, one line says why and what data would help, and the exit status is 2
+    (--force activates it anyway).
 
     Example: emotune model train --recordings ~/muse --labels ~/muse/labels.csv
     """
@@ -135,9 +152,10 @@ def train(
     )
     out = err_console if as_json else console
     out.print(f"reading {dreamer or recordings} ...")
-    result = jobs.train(settings(), source, config, name=name, use=use)
+    result = jobs.train(settings(), source, config, name=name, use=use, force=force)
     if as_json:
         print_json(result)
+        _exit_if_refused(result)
         return
     for note in result["notes"]:
         console.print(f"note: {note}")
@@ -158,6 +176,31 @@ def train(
                 f"{m['balanced_accuracy']:.3f}, majority rate {m['majority_rate']:.3f} "
                 f"({m['n']} windows; {validation['protocol']}; `model evaluate` holds out people)"
             )
+    _print_verdict(result)
+    _exit_if_refused(result)
+
+
+def _print_verdict(result: dict[str, Any]) -> None:
+    """One line when the model's own validation does not show it learned."""
+    verdict = result.get("verdict")
+    if not verdict or verdict["learned"] is not False:
+        return
+    if verdict["activation_refused"]:
+        state = "registered but NOT made active"
+        then = f"`emotune model use {result['id']}` or --force activates it anyway"
+    elif verdict["forced"]:
+        state = "made active only because of --force"
+        then = "its tags rest on a model that shows no skill"
+    else:
+        state = "learned nothing its validation can show"
+        then = "keep it inactive"
+    console.print(f"model {result['id']} {state}: {verdict['reason']}; {then}", markup=False)
+
+
+def _exit_if_refused(result: dict[str, Any]) -> None:
+    verdict = result.get("verdict")
+    if verdict and verdict["activation_refused"]:
+        raise typer.Exit(NOT_ACTIVATED_EXIT)
 
 
 def evaluate(
@@ -328,9 +371,14 @@ def add(
         bool, typer.Option("--demo", help="Register the bundled SYNTHETIC demo model.")
     ] = False,
     use: Annotated[bool | None, typer.Option("--use/--no-use", help="Make it active.")] = None,
+    force: ForceOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Register an existing checkpoint file (or the bundled synthetic demo model).
+
+    A checkpoint `model train` wrote carries its validation figures and is judged as
+    training judges it: one that shows it learned nothing is not made active (exit 2)
+    unless --force.
 
     Example: emotune model add --demo --use
     """
@@ -340,12 +388,17 @@ def add(
 
     if (path is None) == (not demo):
         raise ConfigError("give a checkpoint PATH or --demo")
-    result = jobs.add(settings(), DEMO_CHECKPOINT if demo else Path(path or ""), use=use)
+    result = jobs.add(
+        settings(), DEMO_CHECKPOINT if demo else Path(path or ""), use=use, force=force
+    )
     if as_json:
         print_json(result)
+        _exit_if_refused(result)
         return
     state = "active" if result["active"] else "not active"
     console.print(f"model {result['id']} {result['name']} registered ({state})")
+    _print_verdict(result)
+    _exit_if_refused(result)
 
 
 def list_(as_json: JsonOpt = False) -> None:

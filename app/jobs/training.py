@@ -73,16 +73,20 @@ def train(
     *,
     name: str | None = None,
     use: bool | None = None,
+    force: bool = False,
     on_file: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Train on `source`, save the checkpoint, register it; returns a summary dict.
 
-    use=None activates the new model only when no EEG model is active yet.
+    use=None activates the new model only when no EEG model is active yet. Either way a
+    model whose own validation does not show it learned (classifier.verdict) is registered
+    but not made active, unless `force`; "verdict" in the summary says why.
     """
     from app.db import repository
     from app.db.engine import open_store
     from classifier.model import save_checkpoint
     from classifier.training import checkpoint_from, fit
+    from classifier.verdict import judge_validation
 
     ws = source.load(on_file)
     origin = source.dreamer.stem if source.dreamer else (source.recordings or Path("x")).name
@@ -102,17 +106,20 @@ def train(
         "seed": train_config.seed,
         "train_seconds": round(seconds, 1),
     }
+    verdict = judge_validation(trained.validation, trained.dimensions)
     metrics = {
         "best_val_loss": trained.best_val_loss,
         "epochs": trained.epochs_run,
         "validation": trained.validation,
+        "verdict": verdict,
     }
     ckpt = checkpoint_from(trained, model_name=model_name, trained_on=trained_on, metrics=metrics)
     path = save_checkpoint(ckpt, cfg.models_dir / f"{_slug(model_name)}.pt")
     store = open_store(cfg.database_url)
     try:
         with store.session() as db:
-            activate = use if use is not None else repository.active_model(db, EEG_KIND) is None
+            wanted = use if use is not None else repository.active_model(db, EEG_KIND) is None
+            refused = _refused(wanted, verdict, force)
             row = repository.register_model(
                 db,
                 name=model_name,
@@ -120,7 +127,7 @@ def train(
                 path=str(path),
                 description=ws.description,
                 metrics=metrics,
-                activate=activate,
+                activate=wanted and not refused,
             )
             model_id, active = row.id, row.active
     finally:
@@ -138,9 +145,16 @@ def train(
         "best_val_loss": trained.best_val_loss,
         "validation": trained.validation,
         "dimensions": trained.dimensions,
+        "verdict": {**verdict, "activation_refused": refused, "forced": force and wanted},
         "notes": ws.notes,
         "seconds": round(seconds, 1),
     }
+
+
+def _refused(wanted: bool, verdict: dict[str, Any] | None, force: bool) -> bool:
+    """Activation was asked for (or due) but the model's validation shows it learned
+    nothing, and `force` was not given."""
+    return wanted and not force and verdict is not None and verdict["learned"] is False
 
 
 def evaluate(
@@ -192,27 +206,51 @@ def evaluate(
         )
 
 
-def add(cfg: Settings, path: Path, *, use: bool | None = None) -> dict[str, Any]:
-    """Register an existing checkpoint file (after checking it loads) in the models registry."""
+def add(
+    cfg: Settings, path: Path, *, use: bool | None = None, force: bool = False
+) -> dict[str, Any]:
+    """Register an existing checkpoint file (after checking it loads) in the models registry.
+
+    A checkpoint that carries validation figures (one `model train` wrote) is judged as
+    training judges it: one whose figures show it learned nothing is registered but not
+    made active unless `force`. "verdict" is None for a checkpoint without such figures
+    (the demo model, a calibrated model: calibration proves itself on held-out tracks).
+    """
     from app.db import repository
     from app.db.engine import open_store
     from classifier.model import load_checkpoint
+    from classifier.verdict import judge_validation
 
     ckpt = load_checkpoint(path)
+    metrics = dict(ckpt["metrics"])
+    verdict = None
+    if isinstance(metrics.get("validation"), dict):
+        dims = list(ckpt["trained_on"].get("dimensions", []))
+        verdict = judge_validation(metrics["validation"], dims)
+        metrics["verdict"] = verdict
     store = open_store(cfg.database_url)
     try:
         with store.session() as db:
-            activate = use if use is not None else repository.active_model(db, EEG_KIND) is None
+            wanted = use if use is not None else repository.active_model(db, EEG_KIND) is None
+            refused = _refused(wanted, verdict, force)
             row = repository.register_model(
                 db,
                 name=ckpt["model_name"],
                 kind=EEG_KIND,
                 path=str(Path(path).resolve()),
                 description=str(ckpt["trained_on"].get("description", "")),
-                metrics=dict(ckpt["metrics"]),
-                activate=activate,
+                metrics=metrics,
+                activate=wanted and not refused,
             )
-            return {"id": row.id, "name": row.name, "path": row.path, "active": bool(row.active)}
+            return {
+                "id": row.id,
+                "name": row.name,
+                "path": row.path,
+                "active": bool(row.active),
+                "verdict": None
+                if verdict is None
+                else {**verdict, "activation_refused": refused, "forced": force and wanted},
+            }
     finally:
         store.close()
 

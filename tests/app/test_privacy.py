@@ -110,7 +110,7 @@ def test_a_home_made_under_a_permissive_umask_is_owner_only(
     # model train: a generic model on the recordings (the checkpoint lands in models/)
     out = step(
         "model", "train", "--recordings", str(recordings.parent), "--labels",
-        str(recordings), "--epochs", "1", "--use", "--json",
+        str(recordings), "--epochs", "1", "--use", "--force", "--json",
     )  # fmt: skip
     assert Path(json.loads(out)["path"]).parent == home / "models"
     # import-recording and rate: the wearer's own takes, one per track, rated
