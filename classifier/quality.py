@@ -144,11 +144,18 @@ class QualityHistory:
     limits. Windows are added in time order, so a live session and a batch run over the same
     EEG judge every window alike (as classifier.alignment does for scaling)."""
 
+    # The limits are recomputed every this many windows (medians cost more than the rest of a
+    # window's judgement); the refresh points depend only on the count, so live and batch
+    # runs over the same EEG still use the same limits for every window.
+    REFRESH_EVERY = 5
+
     def __init__(self, n_channels: int, size: int = 300) -> None:
-        self.log_std = np.zeros((size, n_channels))
-        self.emg = np.zeros((size, n_channels))
+        self.values = np.zeros((size, 2 * n_channels))  # [log std per channel, muscle share...]
+        self.n_channels = n_channels
         self.count = 0  # windows added in all
         self.size = size
+        self._limits: tuple[np.ndarray, np.ndarray] | None = None
+        self._limits_at = -1
 
     def __len__(self) -> int:
         return min(self.count, self.size)
@@ -156,21 +163,25 @@ class QualityHistory:
     def add(self, figures: np.ndarray) -> None:
         """Add one window's [C, F] figures (robust limits shrug off its bad channels)."""
         slot = self.count % self.size
-        self.log_std[slot] = np.log(np.maximum(figures[:, _STD], 1e-3))
-        self.emg[slot] = figures[:, _EMG]
+        c = self.n_channels
+        self.values[slot, :c] = np.log(np.maximum(figures[:, _STD], 1e-3))
+        self.values[slot, c:] = figures[:, _EMG]
         self.count += 1
 
     def limits(self, th: QualityThresholds) -> tuple[np.ndarray, np.ndarray]:
-        """Per-channel upper limits ([C] log std, [C] muscle share) from the recent windows."""
-        n = len(self)
-        log_std, emg = self.log_std[:n], self.emg[:n]
-        med = np.median(log_std, axis=0)
-        mad = 1.4826 * np.median(np.abs(log_std - med), axis=0)
-        std_limit = med + th.amplitude_mad_k * np.maximum(mad, th.min_log_std_mad)
-        emg_med = np.median(emg, axis=0)
-        emg_mad = 1.4826 * np.median(np.abs(emg - emg_med), axis=0)
-        emg_limit = emg_med + th.emg_mad_k * np.maximum(emg_mad, th.min_emg_mad)
-        return std_limit, np.maximum(emg_limit, th.min_emg_share)
+        """Per-channel upper limits ([C] log std, [C] muscle share) from the recent windows:
+        median + k * MAD (1.4826 x the median absolute deviation, the robust std)."""
+        if self._limits is not None and self.count - self._limits_at < self.REFRESH_EVERY:
+            return self._limits
+        recent = self.values[: len(self)]
+        med = np.median(recent, axis=0)
+        mad = 1.4826 * np.median(np.abs(recent - med), axis=0)
+        c = self.n_channels
+        std_limit = med[:c] + th.amplitude_mad_k * np.maximum(mad[:c], th.min_log_std_mad)
+        emg_limit = med[c:] + th.emg_mad_k * np.maximum(mad[c:], th.min_emg_mad)
+        self._limits = (std_limit, np.maximum(emg_limit, th.min_emg_share))
+        self._limits_at = self.count
+        return self._limits
 
 
 def channel_issues(
