@@ -90,6 +90,52 @@ def test_loso_reports_a_fold_with_one_class_instead_of_crashing(user_recordings)
     assert 0.0 <= report["arousal"]["ece"] <= 1.0
 
 
+def test_loso_scores_the_baseline_on_the_same_folds_and_reports_kept_shares(
+    cli: CliRunner, user_recordings: Path, tmp_path: Path
+) -> None:
+    code, out, err = run(
+        cli, "model", "evaluate", "--recordings", str(user_recordings.parent), "--labels",
+        str(user_recordings), "--protocol", "loso", "--epochs", "1", "--json",
+        "--plot", str(tmp_path / "confusion.png"),
+    )  # fmt: skip
+    assert code == 0, err
+    report = json.loads(out)
+    arousal = report["arousal"]
+    # one decision per trial, for TSCeption and the baseline alike, on the same trials
+    assert arousal["trials"] == arousal["baseline"]["trials"] == 4 * 5
+    assert arousal["baseline"]["n"] == arousal["n"]
+    assert 0.5 <= arousal["trial_majority_rate"] <= 1.0
+    # the baseline reads eyes closed vs open from alpha power on people it never saw
+    # (deterministic: a logistic regression on fixed features)
+    assert arousal["baseline"]["trial_accuracy"] > arousal["trial_majority_rate"]
+    assert (tmp_path / "confusion.png").read_bytes()[:4] == b"\x89PNG"
+    kept = report["kept"]
+    assert set(kept["by_subject"]) == set(SUBJECTS)
+    assert abs(kept["by_class"]["arousal"]["low"] - kept["by_class"]["arousal"]["high"]) < 0.15
+    assert all(0.0 <= e["kept"] <= 1.0 for e in kept["by_subject"].values())
+
+
+SHARED_SET = Path(__file__).resolve().parents[3] / "shared" / "data" / "muse-eyes-open-closed"
+
+
+@pytest.mark.skipif(not SHARED_SET.is_dir(), reason="the shared real recordings are not beside "
+                    "this checkout (../shared/data/muse-eyes-open-closed)")  # fmt: skip
+def test_on_the_shared_set_rejection_does_not_follow_the_label() -> None:
+    """All 18 people of the shared eyes-open/closed recordings: the kept shares of the two
+    conditions differ by less than 15 points, most windows are kept, and 16 of 18 people
+    keep 10+ windows of each condition (the other two sit at the ADC's rail)."""
+    ws = load_recordings(SHARED_SET, SHARED_SET / "labels.csv")
+    kept = {a: 1.0 - ws.rejected[ws.arousal == a].mean() for a in (1.0, 5.0)}
+    assert abs(kept[1.0] - kept[5.0]) < 0.15, kept
+    assert (~ws.rejected).mean() >= 0.75
+    enough = [
+        s
+        for s in set(ws.subject)
+        if all(((ws.subject == s) & (ws.arousal == a) & ~ws.rejected).sum() >= 10 for a in (1, 5))
+    ]
+    assert len(enough) >= 16, sorted(set(ws.subject) - set(enough))
+
+
 def run(cli: CliRunner, *args: str) -> tuple[int, str, str]:
     result = cli.invoke(app, list(args))
     return result.exit_code, result.stdout, result.stderr
