@@ -320,6 +320,19 @@ def check_stamps(timestamps: np.ndarray, rate_hz: float, where: str) -> None:
             latest_end, latest_row = timestamps[stop - 1], stop
 
 
+def unreadable_note(reasons: Sequence[str | None]) -> str:
+    """One line for a recording none of whose windows could be read: the most common reason
+    and what to do."""
+    from collections import Counter
+
+    common = Counter(r for r in reasons if r).most_common(1)
+    why = common[0][0] if common else "no readable window"
+    return (
+        f"no window could be read ({why}); check the headband with `emotune contact` "
+        "and record again"
+    )
+
+
 def load_recordings(
     recordings_dir: str | Path,
     labels_path: str | Path,
@@ -347,6 +360,8 @@ def load_recordings(
         if len(w) == 0:
             notes.append(f"{row.file}: shorter than one {WINDOW_S:g} s window, skipped")
             continue
+        if all(r is not None for r in w.reasons):
+            notes.append(f"{row.file}: {unreadable_note(w.reasons)}")
         n = len(w)
         nan = float("nan")
         sets.append(
@@ -362,6 +377,12 @@ def load_recordings(
                 channel_ok=w.channel_ok,
                 session=np.full(n, row.session, dtype=object),
             )
+        )
+    if sets and all(s.rejected.all() for s in sets):
+        first = next(n for n in notes if "could be read" in n)
+        raise ClassifierError(
+            f"no window of the {len(sets)} recording(s) in {recordings_dir} could be read; "
+            f"the first, {first}"
         )
     synthetic = "synthetic" in Path(recordings_dir).name.lower() or all(
         "synthetic" in r.file.lower() for r in rows

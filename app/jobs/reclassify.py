@@ -235,7 +235,7 @@ def import_recording(
     times place it; a recording stamped on the LSL clock (`--lsltime`) is taken
     to begin at `start`.
     """
-    from classifier.datasets import read_muselsl_csv
+    from classifier.datasets import read_muselsl_csv, unreadable_note
     from classifier.pipeline import classify_recording
     from classifier.raw_store import RawRecording, write_fif
 
@@ -251,6 +251,23 @@ def import_recording(
             "offset)"
         )
     predictor.check_stream(labels, 256.0)
+    # Classify first: a recording no window of which can be read leaves nothing in the store.
+    alignment = predictor.new_alignment()
+    results = classify_recording(
+        predictor,
+        samples,
+        stamps,
+        labels,
+        256.0,
+        line_noise_hz=line_noise_hz,
+        batch_size=256,
+        alignment=alignment,
+    )
+    if results and all(w.rejected for w in results):
+        raise ConfigError(
+            f"{csv_path.name}: {unreadable_note([w.reject_reason for w in results])}; "
+            "nothing was imported"
+        )
     with store.session() as db:
         session = ListeningSession(
             started_at=float(stamps[0]),
@@ -278,17 +295,6 @@ def import_recording(
                 segments=[[start_unix, float(end)]],
             )
         )
-    alignment = predictor.new_alignment()
-    results = classify_recording(
-        predictor,
-        samples,
-        stamps,
-        labels,
-        256.0,
-        line_noise_hz=line_noise_hz,
-        batch_size=256,
-        alignment=alignment,
-    )
     kept, dropped, retagged = _store_windows(
         store, session_id, results, model_id, min_windows_per_listen
     )

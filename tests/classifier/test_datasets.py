@@ -140,3 +140,47 @@ def test_dreamer_channels_land_on_their_muse_neighbours(tmp_path: Path) -> None:
     muse = synthetic_muse_eeg(8, MOODS["happy"], rate_hz=128.0, n_channels=4, seed=0, subject=0)
     expected = bandpass_notch(muse[:, [0, 1, 3, 2]] + 4200.0)[:512].T  # TP9, AF7, TP10, AF8
     assert np.allclose(ws.data[0], expected, atol=0.05)
+
+
+def test_stamps_going_back_over_earlier_samples_and_a_wrong_rate_are_one_line(
+    tmp_path: Path,
+) -> None:
+    x = synthetic_muse_eeg(300, "calm", seed=1)
+    stamps = 1_700_000_000.0 + np.arange(len(x)) / 256.0
+    stamps[len(x) // 2 :] -= 120.0  # the clock went back two minutes halfway
+    write_muselsl_csv(tmp_path / "back.csv", x, timestamps=stamps)
+    with pytest.raises(ClassifierError, match=r"back.csv: the time stamps go back 120 s") as exc:
+        read_muselsl_csv(tmp_path / "back.csv")
+    assert "split the file at that row" in one_line(exc)
+    # A file whose samples arrive at 256 Hz, read as the 250 Hz it declares.
+    write_muselsl_csv(tmp_path / "declared.csv", x[: 20 * 256])
+    with pytest.raises(ClassifierError, match=r"timestamps say 256.0 Hz but 250 Hz") as exc:
+        read_muselsl_csv(tmp_path / "declared.csv", rate_hz=250.0)
+    one_line(exc)
+
+
+def test_jittered_muselsl_stamps_load_as_one_stretch(tmp_path: Path) -> None:
+    """Duplicate and slightly backward stamps (muselsl stamps chunks on arrival) are jitter:
+    the file loads whole, with every window a continuous recording gives."""
+    x = synthetic_muse_eeg(30, "calm", seed=2)
+    rng = np.random.default_rng(0)
+    stamps = 1_700_000_000.0 + np.arange(len(x)) / 256.0
+    stamps += np.repeat(rng.uniform(-0.004, 0.004, len(x) // 12 + 1), 12)[: len(x)]
+    write_muselsl_csv(tmp_path / "jitter.csv", x, timestamps=stamps)
+    (tmp_path / "labels.csv").write_text("file,subject,valence,arousal\njitter.csv,a,,1\n")
+    ws = load_recordings(tmp_path, tmp_path / "labels.csv")
+    assert len(ws) == 27  # 30 s, 4 s windows every 1 s: none lost to jitter
+
+
+def test_recordings_no_window_of_which_can_be_read_are_refused_naming_why(
+    tmp_path: Path,
+) -> None:
+    x = synthetic_muse_eeg(20, "calm", seed=3)
+    square = 1000.0 * np.sign(np.sin(np.arange(len(x)) / 50.0))
+    x[:, :4] = square[:, None]  # every electrode railed: a headband not on the head
+    write_muselsl_csv(tmp_path / "off.csv", x)
+    (tmp_path / "labels.csv").write_text("file,subject,valence,arousal\noff.csv,a,,1\n")
+    with pytest.raises(ClassifierError, match=r"off.csv: no window could be read") as exc:
+        load_recordings(tmp_path, tmp_path / "labels.csv")
+    text = one_line(exc)
+    assert "TP9 saturated" in text and "emotune contact" in text

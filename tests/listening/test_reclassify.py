@@ -82,6 +82,23 @@ def test_import_refuses_bad_track_and_time(cli, store, seeded_untrained_model, s
         assert db.scalar(select(func.count()).select_from(Listen)) == 0
 
 
+def test_a_recording_no_window_of_which_can_be_read_leaves_nothing_behind(
+    cli, store, seeded_untrained_model, tmp_path: Path, emotune_home: Path
+) -> None:
+    x = synthetic_muse_eeg(20, "calm", seed=4)
+    x[:, :4] = 1000.0 * np.sign(np.sin(np.arange(len(x)) / 50.0))[:, None]  # railed, all four
+    csv = write_muselsl_csv(tmp_path / "off-head.csv", x, start_time=T0)
+    result = cli.invoke(app, ["import-recording", str(csv), "--track", TRACK, "--start", _iso(T0)])
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1
+    assert "off-head.csv: no window could be read" in result.stderr
+    assert "emotune contact" in result.stderr and "nothing was imported" in result.stderr
+    with store.session() as db:
+        assert db.scalar(select(func.count()).select_from(ListeningSession)) == 0
+        assert db.scalar(select(func.count()).select_from(Listen)) == 0
+    assert not list((emotune_home / "recordings").glob("*.fif"))
+
+
 def test_reclassify_without_a_model_says_what_to_do(cli, store) -> None:
     result = cli.invoke(app, ["reclassify"])
     assert result.exit_code == 1 and "emotune model train" in result.stderr
