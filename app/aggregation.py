@@ -4,9 +4,10 @@ The per-track tag is the weighted mean of the window probabilities over all of
 the track's listens, rejected windows excluded; a window's weight is its
 confidence times the share of its electrodes the model could use (a window read
 with one electrode masked counts three quarters). Self-ratings, where
-present, outrank EEG. The result depends only on the multiset of inputs (sums
-use `math.fsum`, which is exact), so recomputing is deterministic and
-idempotent whatever order the rows come back in.
+present, outrank EEG, dimension by dimension: a rating of arousal alone sets the
+tag's arousal and leaves its valence to the EEG. The result depends only on the
+multiset of inputs (sums use `math.fsum`, which is exact), so recomputing is
+deterministic and idempotent whatever order the rows come back in.
 """
 
 from __future__ import annotations
@@ -34,11 +35,11 @@ class WindowProbs:
 
 @dataclass(frozen=True)
 class Rating:
-    """A self-rating of one listen, valence and arousal on the 1-5 scale."""
+    """A self-rating of one listen, valence and arousal on the 1-5 scale (None: unrated)."""
 
     listen_id: int
-    valence: int
-    arousal: int
+    valence: int | None
+    arousal: int | None
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,9 @@ class TagResult:
     confidence: float
     n_windows: int
     n_listens: int
-    source: str  # "eeg" | "self"
+    # "eeg", "self" (both dimensions from ratings) or "self+eeg" (one from ratings, the
+    # other from the EEG)
+    source: str
     # What the tag rests on ("self", "calibrated", "generic", "synthetic"); the store fills
     # it in (repository.recompute_track_tag), since it depends on the registered models.
     basis: str | None = None
@@ -100,24 +103,28 @@ def aggregate_track(
     """The tag of one track, or None when nothing usable is known about it.
 
     A listen counts for EEG only with at least `min_windows_per_listen` valid
-    (not rejected) windows. If any self-rating exists, the tag comes from the
-    ratings alone (source "self"), with the EEG window count kept for context.
+    (not rejected) windows. Each dimension rated in any self-rating comes from the
+    ratings of it alone; the other from the EEG (source "self" when both come from
+    ratings, "self+eeg" when one does). The EEG window count is kept for context. A
+    dimension known from neither (rated arousal, no counted EEG) leaves no tag.
     """
     valid = counted_windows(windows, min_windows_per_listen)
     counted = {w.listen_id for w in valid}
-
-    ratings = list(ratings)
-    if ratings:
-        v = math.fsum(rating_to_probability(r.valence) for r in ratings) / len(ratings)
-        a = math.fsum(rating_to_probability(r.arousal) for r in ratings) / len(ratings)
-        listens = len({r.listen_id for r in ratings} | counted)
-        return _tag(v, a, n_windows=len(valid), n_listens=listens, source="self")
-    if not valid:
+    ratings = [r for r in ratings if r.valence is not None or r.arousal is not None]
+    rated_v = [rating_to_probability(r.valence) for r in ratings if r.valence is not None]
+    rated_a = [rating_to_probability(r.arousal) for r in ratings if r.arousal is not None]
+    eeg_v = eeg_a = None
+    if valid:
+        weights = [w.confidence * w.electrodes for w in valid]
+        eeg_v = _weighted_mean([w.p_valence for w in valid], weights)
+        eeg_a = _weighted_mean([w.p_arousal for w in valid], weights)
+    v = math.fsum(rated_v) / len(rated_v) if rated_v else eeg_v
+    a = math.fsum(rated_a) / len(rated_a) if rated_a else eeg_a
+    if v is None or a is None:
         return None
-    weights = [w.confidence * w.electrodes for w in valid]
-    v = _weighted_mean([w.p_valence for w in valid], weights)
-    a = _weighted_mean([w.p_arousal for w in valid], weights)
-    return _tag(v, a, n_windows=len(valid), n_listens=len(counted), source="eeg")
+    source = "self" if rated_v and rated_a else "self+eeg" if rated_v or rated_a else "eeg"
+    listens = len({r.listen_id for r in ratings} | counted)
+    return _tag(v, a, n_windows=len(valid), n_listens=listens, source=source)
 
 
 def _tag(v: float, a: float, *, n_windows: int, n_listens: int, source: str) -> TagResult:

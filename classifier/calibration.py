@@ -298,10 +298,19 @@ ENOUGH_TRACKS = 8
 
 
 def rating_advice(rated: WindowSet) -> str:
-    """One line on what to rate next: the quadrants missing and how many more tracks."""
+    """One line on what to rate next: the quadrants missing and how many more tracks (the
+    sides of the one dimension rated, for a listener who leaves the other blank)."""
     per_track: dict[str, tuple[float, float]] = {}
     for t, v, a in zip(rated.trial, rated.valence, rated.arousal, strict=True):
         per_track.setdefault(t, (v, a))
+    both = any(not (np.isnan(v) or np.isnan(a)) for v, a in per_track.values())
+    one = [
+        dim
+        for j, dim in enumerate(OUTPUTS)
+        if any(not np.isnan(pair[j]) for pair in per_track.values())
+    ]
+    if not both and len(one) == 1:
+        return _one_dimension_advice(per_track, one[0])
     counts = dict.fromkeys(QUADRANT_OF.values(), 0)
     for v, a in per_track.values():
         if not (np.isnan(v) or np.isnan(a)):
@@ -313,6 +322,21 @@ def rating_advice(rated: WindowSet) -> str:
     return (
         f"rate {more} more tracks{wanted} (`emotune listen --rate` or `emotune rate`); "
         f"you have {len(per_track)} rated ({have or 'none with both ratings'})"
+    )
+
+
+def _one_dimension_advice(per_track: dict[str, tuple[float, float]], dim: str) -> str:
+    j = OUTPUTS.index(dim)
+    other = OUTPUTS[1 - j]
+    values = [pair[j] for pair in per_track.values() if not np.isnan(pair[j])]
+    counts = {"low (1-3)": sum(v <= 3 for v in values), "high (4-5)": sum(v > 3 for v in values)}
+    missing = [side for side, n in counts.items() if n == 0]
+    more = max(2, len(missing), ENOUGH_TRACKS - len(per_track))
+    have = ", ".join(f"{n} {side}" for side, n in counts.items() if n)
+    wanted = f", including {dim} {missing[0]} ones" if missing else f", {dim} on both sides"
+    return (
+        f"rate {more} more tracks{wanted} (`emotune listen --rate` or `emotune rate`); you "
+        f"have {len(per_track)} rated on {dim} ({have}), {other} left blank"
     )
 
 

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Annotated, Any
 
+import click
 import typer
 
 from app.cli.common import console, err_console, open_user_store, print_json, settings
@@ -28,20 +29,39 @@ def _active_predictor(store: Any, threads: int = 1) -> tuple[Any, int, str]:
     return Predictor.load(path), model_id, name
 
 
-def _ask_rating(info: dict[str, Any]) -> tuple[int, int] | None:
-    import click
+class OptionalRating(click.ParamType):
+    """A whole number 1-5 typed at the rating question, or nothing (not rated: None)."""
 
+    name = "rating"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> int | None:
+        text = str(value).strip()
+        if text == "":
+            return None
+        if text.isdigit() and 1 <= int(text) <= 5:
+            return int(text)
+        self.fail(f"{text!r}: give 1-5, or press Enter to leave it blank", param, ctx)
+
+
+def _ask_rating(info: dict[str, Any]) -> tuple[int | None, int | None] | None:
+    """(valence, arousal) 1-5 from the terminal; Enter leaves one unrated (None), both
+    unrated or Ctrl-D skips the track (None)."""
     err_console.print(
-        f"[bold]How did “{info['track']}” make you feel?[/] (1 low … 5 high; Ctrl-D skips)"
+        f"[bold]How did “{info['track']}” make you feel?[/] "
+        "(1 low … 5 high; Enter leaves one blank; Ctrl-D skips)"
     )
+    answers = []
     try:
-        valence = click.prompt(
-            "  valence (unpleasant 1 … 5 pleasant)", type=click.IntRange(1, 5), err=True
-        )
-        arousal = click.prompt(
-            "  arousal (calm 1 … 5 excited)", type=click.IntRange(1, 5), err=True
-        )
+        for question in ("valence (unpleasant 1 … 5 pleasant)", "arousal (calm 1 … 5 excited)"):
+            answers.append(
+                click.prompt(
+                    f"  {question}", type=OptionalRating(), default="", show_default=False, err=True
+                )
+            )
     except (click.Abort, EOFError):
+        return None
+    valence, arousal = answers
+    if valence is None and arousal is None:
         return None
     return valence, arousal
 
@@ -51,7 +71,11 @@ def listen(
         float | None, typer.Option(help="Stop after this many seconds (default: until Ctrl-C).")
     ] = None,
     rate: Annotated[
-        bool, typer.Option("--rate", help="After each track, ask for valence and arousal 1-5.")
+        bool,
+        typer.Option(
+            "--rate",
+            help="After each track, ask for valence and arousal 1-5 (Enter leaves one blank).",
+        ),
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="No live view.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON event per line.")] = False,

@@ -26,13 +26,18 @@ def rate(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
-    """Rate the most recent recorded listen of a track (1-5 valence and arousal) and re-tag it.
+    """Rate the most recent recorded listen of a track (1-5 valence and/or arousal) and
+    re-tag it.
 
     Nothing is played: the rating goes on the listen already stored, replacing an earlier
     rating of it. Your rating outranks the EEG in the tag, and is a label that
-    `emotune model calibrate` fine-tunes on when the session kept its raw EEG.
+    `emotune model calibrate` fine-tunes on when the session kept its raw EEG. Give one
+    dimension alone when you only know that one: the other stays unrated (no label), and
+    the tag keeps the EEG's value for it.
 
     Example: emotune rate spotify:track:4uLU6hMCjMI75M1A2tKUQC --valence 4 --arousal 2
+
+    Example: emotune rate --last --arousal 5
     """
     from app.jobs.rate import rate_listen
 
@@ -46,11 +51,25 @@ def rate(
 def _describe(r: dict[str, Any]) -> str:
     when = datetime.fromtimestamp(r["listened_at"], UTC).strftime("%Y-%m-%d %H:%M UTC")
     verb = "re-rated" if r["replaced"] else "rated"
+    given = []
+    for dim in ("valence", "arousal"):
+        was = (r["previous"] or {}).get(dim)
+        if r[dim] is not None:
+            given.append(f"{dim} {r[dim]}")
+        else:
+            given.append(f"{dim} unrated" + (f" (was {was})" if was is not None else ""))
     t = r["tag"]
+    if t is None:
+        unrated = "valence" if r["valence"] is None else "arousal"
+        return (
+            f"{verb} {r['track']} (listen {r['listen_id']}, {when}): {', '.join(given)}; no "
+            f"tag yet: its {unrated} is unrated and no listen of it has enough EEG windows"
+        )
+    eeg = "" if t["source"] != "self+eeg" else "; the unrated dimension from the EEG"
     return (
-        f"{verb} {r['track']} (listen {r['listen_id']}, {when}): valence {r['valence']}, "
-        f"arousal {r['arousal']} -> tag {t['emotion']} (valence {t['valence']:.2f}, "
-        f"arousal {t['arousal']:.2f}, confidence {t['confidence']:.2f}, basis {t['basis']})"
+        f"{verb} {r['track']} (listen {r['listen_id']}, {when}): {', '.join(given)} -> tag "
+        f"{t['emotion']} (valence {t['valence']:.2f}, arousal {t['arousal']:.2f}, confidence "
+        f"{t['confidence']:.2f}, basis {t['basis']}{eeg})"
     )
 
 

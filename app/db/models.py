@@ -131,14 +131,18 @@ class WindowPrediction(Base):
 
 
 class SelfRating(Base):
-    """The listener's own valence and arousal (1-5) for one listen."""
+    """The listener's own valence and arousal (1-5) for one listen.
+
+    One of them may be None: not rated (the listener only knew the other). An unrated
+    dimension is no label for calibration, and the track's tag keeps the EEG's value for it.
+    """
 
     __tablename__ = "self_ratings"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     listen_id: Mapped[int] = mapped_column(ForeignKey("listens.id"), unique=True)
-    valence: Mapped[int] = mapped_column(Integer)
-    arousal: Mapped[int] = mapped_column(Integer)
+    valence: Mapped[int | None] = mapped_column(Integer)
+    arousal: Mapped[int | None] = mapped_column(Integer)
     rated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     listen: Mapped[Listen] = relationship(back_populates="rating")
@@ -156,7 +160,8 @@ class TrackTag(Base):
     confidence: Mapped[float] = mapped_column(Float)
     n_windows: Mapped[int] = mapped_column(Integer, default=0)
     n_listens: Mapped[int] = mapped_column(Integer, default=0)
-    source: Mapped[str] = mapped_column(String(16))  # "eeg" | "self" | "voice"
+    # "eeg" | "self" | "self+eeg" (one dimension rated, the other from the EEG) | "voice"
+    source: Mapped[str] = mapped_column(String(16))
     # What the tag rests on: "self" (a rating), "calibrated" (a model fine-tuned on this
     # wearer), "generic" (a model trained on other people), "synthetic" (trained on
     # SYNTHETIC EEG only) or "voice".

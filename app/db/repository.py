@@ -248,6 +248,7 @@ def _tag_basis(
 ) -> str:
     if result.source == "self":
         return "self"
+    # "self+eeg" (one dimension rated) rests on the EEG for the other: the model's basis.
     # One lookup per model, not per window: a track's windows come from a few models at most.
     model_ids = {w.model_id for w in counted_windows(windows, min_windows_per_listen)}
     return weakest_basis(model_basis(db, model_id) for model_id in model_ids)

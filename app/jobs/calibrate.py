@@ -42,7 +42,9 @@ class CalibrationReport:
 
 
 def rated_segments(store: Store) -> list[Any]:
-    """One `CalibrationSegment` per playing stretch of every self-rated listen."""
+    """One `CalibrationSegment` per playing stretch of every self-rated listen.
+
+    A dimension the listener left unrated is None in the segment: no label for it."""
     from classifier.pipeline import CalibrationSegment
     from classifier.raw_store import read_fif
 
@@ -77,8 +79,8 @@ def rated_segments(store: Store) -> list[Any]:
                     timestamps=part.timestamps,
                     channel_labels=part.channel_labels,
                     rate_hz=part.rate_hz,
-                    valence=float(valence),
-                    arousal=float(arousal),
+                    valence=None if valence is None else float(valence),
+                    arousal=None if arousal is None else float(arousal),
                     group=track_id,
                 )
             )

@@ -38,28 +38,31 @@ from app.timeline import Placement, PlaybackTimeline, PlayerSnapshot
 log = logging.getLogger(__name__)
 
 Event = dict[str, Any]
-RatingPrompt = Callable[[dict[str, Any]], "tuple[int, int] | None"]
+# (valence, arousal) 1-5, either None when left unrated; None skips the track.
+Rating = tuple[int | None, int | None]
+RatingPrompt = Callable[[dict[str, Any]], "Rating | None"]
 
 
 class RatingDesk:
     """Asks for self-ratings one at a time on its own thread, in the order listens ended.
 
     `ask(...)` returns at once; `answered()` hands back the ratings given since the last
-    call, as (listen id, track id, (valence, arousal) or None when skipped). `close()`
+    call, as (listen id, track id, (valence, arousal) or None when skipped; one of the two
+    None when left unrated). `close()`
     waits until every question asked has been answered or skipped.
     """
 
     def __init__(self, prompt: RatingPrompt) -> None:
         self._prompt = prompt
         self._questions: queue.Queue[tuple[int, int, dict[str, Any]] | None] = queue.Queue()
-        self._answers: queue.Queue[tuple[int, int, tuple[int, int] | None]] = queue.Queue()
+        self._answers: queue.Queue[tuple[int, int, Rating | None]] = queue.Queue()
         self._thread = threading.Thread(target=self._serve, name="rating-prompt", daemon=True)
         self._thread.start()
 
     def ask(self, listen_id: int, track_id: int, info: dict[str, Any]) -> None:
         self._questions.put((listen_id, track_id, info))
 
-    def answered(self) -> list[tuple[int, int, tuple[int, int] | None]]:
+    def answered(self) -> list[tuple[int, int, Rating | None]]:
         out = []
         while True:
             try:

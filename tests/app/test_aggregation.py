@@ -95,3 +95,38 @@ def test_quadrant_names() -> None:
     ]
     # DREAMER thresholds at rating 3: a 3 is "low", so 0.5 exactly is low.
     assert quadrant(0.5, 0.5) == "sad"
+
+
+one_dimension_ratings_st = st.lists(
+    st.one_of(
+        st.builds(Rating, st.integers(1, 4), st.none(), st.integers(1, 5)),
+        st.builds(Rating, st.integers(1, 4), st.integers(1, 5), st.none()),
+        st.builds(Rating, st.integers(1, 4), st.integers(1, 5), st.integers(1, 5)),
+    ),
+    min_size=1,
+    max_size=4,
+)
+
+
+@given(windows_st, one_dimension_ratings_st)
+def test_a_dimension_left_unrated_keeps_the_eegs_value(windows, ratings) -> None:
+    tag = aggregate_track(windows, ratings)
+    eeg = aggregate_track(windows)
+    expected = {}
+    for dim in ("valence", "arousal"):
+        given_ = [getattr(r, dim) for r in ratings if getattr(r, dim) is not None]
+        if given_:
+            expected[dim] = (sum(given_) / len(given_) - 1) / 4  # the ratings alone
+        elif eeg is not None:
+            expected[dim] = getattr(eeg, dim)  # unrated: exactly what the EEG says
+    if len(expected) < 2:
+        assert tag is None  # known from neither: no tag, rather than an invented value
+        return
+    assert tag is not None
+    assert math.isclose(tag.valence, expected["valence"], abs_tol=1e-12)
+    assert math.isclose(tag.arousal, expected["arousal"], abs_tol=1e-12)
+    both = any(r.valence is not None for r in ratings) and any(
+        r.arousal is not None for r in ratings
+    )
+    assert tag.source == ("self" if both else "self+eeg")
+    assert tag.quadrant == quadrant(tag.valence, tag.arousal)

@@ -118,3 +118,45 @@ def test_locked_database_gives_clear_error(tmp_path: Path, monkeypatch: pytest.M
     finally:
         holder.rollback()
         holder.close()
+
+
+def test_0005_lets_one_dimension_go_unrated_and_its_downgrade_invents_nothing(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    _upgrade(url, "0004")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO tracks (id, spotify_id, uri, name, artists, album) "
+                             "VALUES (1, 't', 'spotify:track:t', '', '', '')")  # fmt: skip
+        conn.exec_driver_sql("INSERT INTO listening_sessions (id, started_at, stream_name, "
+                             "stream_source_id, stream_channels, stream_clock) "
+                             "VALUES (1, 0, '', '', '[]', '')")  # fmt: skip
+        for listen in (1, 2):
+            conn.exec_driver_sql(
+                "INSERT INTO listens (id, session_id, track_id, started_at, progress_start_ms, "
+                "completed, skipped, paused_s, windows_dropped, segments) "
+                "VALUES (?, 1, 1, 0, 0, 0, 0, 0, 0, '[]')",
+                (listen,),
+            )
+        conn.exec_driver_sql(
+            "INSERT INTO self_ratings (listen_id, valence, arousal, rated_at) "
+            "VALUES (1, 4, 2, '2026-12-06')"
+        )
+        # before 0005: both are required
+        with pytest.raises(Exception, match="NOT NULL"), conn.begin_nested():
+            conn.exec_driver_sql(
+                "INSERT INTO self_ratings (listen_id, valence, arousal, rated_at) "
+                "VALUES (2, NULL, 5, '2026-12-06')"
+            )
+    _upgrade(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO self_ratings (listen_id, valence, arousal, rated_at) "
+            "VALUES (2, NULL, 5, '2026-12-06')"
+        )
+    command.downgrade(alembic_config(url), "0004")
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT listen_id, valence, arousal FROM self_ratings").all()
+    engine.dispose()
+    assert [tuple(r) for r in rows] == [(1, 4, 2)]  # the half rating dropped, not made up

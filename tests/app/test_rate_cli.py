@@ -77,7 +77,7 @@ def test_rate_last_rates_the_most_recent_listen(cli, store, listened) -> None:
         ),
         ([TRACK_ID, "--valence", "6", "--arousal", "3"], "--valence must be a whole number 1-5"),
         ([TRACK_ID, "--valence", "3", "--arousal", "0"], "--arousal must be a whole number 1-5"),
-        ([TRACK_ID, "--valence", "3"], "give --arousal 1-5"),
+        ([TRACK_ID], "give --valence 1-5, --arousal 1-5 or both"),
         (["--valence", "3", "--arousal", "3"], "give a TRACK (Spotify link, URI or id) or --last"),
         ([TRACK_ID, "--last", "--valence", "3", "--arousal", "3"], "give a TRACK"),
         (["hello", "--valence", "3", "--arousal", "3"], "'hello' is not a Spotify track"),
@@ -90,6 +90,44 @@ def test_rate_refuses_bad_input_in_one_line(cli, store, listened, args, message)
     assert result.stderr.count("\n") == 1
     with store.session() as db:
         assert db.scalar(select(func.count()).select_from(SelfRating)) == 0
+
+
+def test_one_dimension_alone_is_rated_and_the_tag_keeps_the_eeg_for_the_other(
+    cli, store, listened
+) -> None:
+    # The EEG of Sunny says valence 0.9, arousal 0.8 (happy); the listener knows only that
+    # it felt calm (arousal 1) and leaves valence blank: no valence is invented.
+    out = rate_json(cli, TRACK_ID, "--arousal", "1")
+    assert (out["valence"], out["arousal"]) == (None, 1)
+    tag = out["tag"]
+    assert (tag["valence"], tag["arousal"], tag["emotion"]) == (0.9, 0.0, "calm")
+    assert tag["source"] == "self+eeg" and tag["basis"] == "generic"  # valence: the EEG's
+    with store.session() as db:
+        [rating] = db.scalars(select(SelfRating)).all()
+        assert (rating.valence, rating.arousal) == (None, 1)  # NULL in the store
+
+    # Re-rating replaces the rating as a whole, and says what the dimension left out was.
+    again = cli.invoke(app, ["rate", TRACK_ID, "--valence", "2"])
+    assert again.exit_code == 0, again.output
+    assert "valence 2, arousal unrated (was 1) -> tag tense" in again.stdout
+    assert "the unrated dimension from the EEG" in again.stdout
+    with store.session() as db:
+        [rating] = db.scalars(select(SelfRating)).all()
+        assert (rating.valence, rating.arousal) == (2, None)
+        tag_row = db.get(TrackTag, listened["track"])
+        assert (tag_row.valence, tag_row.arousal) == (0.25, pytest.approx(0.8))
+
+
+def test_one_dimension_rated_with_no_eeg_for_the_other_gives_no_tag(cli, store) -> None:
+    with store.session() as db:
+        track = repository.upsert_track(db, spotify_id=OTHER_ID, name="Unheard")
+        add_listen_with_windows(db, track.id, [(0.9, 0.9)] * 3, rejected={0, 1, 2})
+    result = cli.invoke(app, ["rate", OTHER_ID, "--valence", "5"])
+    assert result.exit_code == 0, result.output
+    assert "valence 5, arousal unrated; no tag yet" in result.stdout
+    with store.session() as db:
+        assert db.scalar(select(func.count()).select_from(TrackTag)) == 0
+        assert db.scalar(select(SelfRating.valence)) == 5
 
 
 def test_rate_last_with_no_listens_says_how_to_get_one(cli, store) -> None:
@@ -120,3 +158,7 @@ def test_a_listen_rated_with_rate_feeds_calibration(
     [segment] = rated_segments(store)  # the one playing stretch of the rated listen
     assert (segment.valence, segment.arousal, segment.group) == (4.0, 1.0, TRACK_ID)
     assert segment.timestamps[0] >= T0 + 5 and segment.timestamps[-1] <= T0 + 35
+    # Rated on arousal alone: valence is no label (None), not a number made up for it.
+    rate_json(cli, TRACK_ID, "--arousal", "1")
+    [segment] = rated_segments(store)
+    assert (segment.valence, segment.arousal) == (None, 1.0)

@@ -86,6 +86,20 @@ def test_a_self_rating_makes_the_basis_self(store, models) -> None:
         assert db.get(TrackTag, t.id).basis == "self"
 
 
+def test_a_rating_of_one_dimension_rests_on_the_model_for_the_other(store, models) -> None:
+    # Arousal rated, valence left blank: the tag's valence is the SYNTHETIC model's, so the
+    # tag keeps that basis (sync, sort and queue leave it out without --include-synthetic).
+    with store.session() as db:
+        t = repository.upsert_track(db, spotify_id="half-rated")
+        listen = add_listen_with_windows(db, t.id, [(0.9, 0.9)] * 3, model_id=models["synthetic"])
+        db.add(SelfRating(listen_id=listen.id, valence=None, arousal=1))
+        db.flush()
+        result = repository.recompute_track_tag(db, t.id)
+        assert result is not None and (result.source, result.basis) == ("self+eeg", "synthetic")
+        tag = db.get(TrackTag, t.id)
+        assert (tag.valence, tag.arousal, tag.quadrant) == (pytest.approx(0.9), 0.0, "calm")
+
+
 def test_register_model_caches_the_basis_in_its_metrics(store, models) -> None:
     with store.session() as db:
         cached = {k: db.get(Model, i).metrics.get("basis") for k, i in models.items()}

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+from sqlalchemy import select
 
 from app.cli.main import app
 from app.db import repository
 from app.db.models import Listen, ListeningSession, SelfRating
 from classifier.raw_store import RawRecording, write_fif
 from classifier.synthetic import synthetic_muse_eeg
+from tests.real_muse import write_user_recordings
 
 T0 = 1_790_000_000.0
 LABELS = ("TP9", "AF7", "AF8", "TP10", "Right AUX")
@@ -132,3 +135,42 @@ def test_rated_listens_whose_raw_eeg_is_gone_say_so(
     assert "8 rated listen(s), but none has raw EEG left" in result.stderr
     assert "emotune import-recording" in result.stderr and "\n" not in result.stderr.strip()
     assert _models_on_disk(emotune_home) == before
+
+
+def test_a_wearer_who_rates_arousal_only_calibrates_on_it(
+    cli, store, seeded_untrained_model, emotune_home, tmp_path: Path
+) -> None:
+    """Real Muse recordings of one person (eyes closed 3 tracks, open 2: arousal 1 / 5, a
+    physiological proxy), imported as listens and rated on arousal alone: valence is left
+    blank, as calibration advises, instead of a made-up 3 that would become a label."""
+    labels = write_user_recordings(tmp_path / "rec", subjects=("A2_05",), short_file=False)
+    rows = [line.split(",") for line in labels.read_text().splitlines()[1:]]
+    for k, (name, _, _, arousal) in enumerate(rows):
+        csv = labels.parent / name
+        first = float(csv.read_text().splitlines()[1].split(",")[0])
+        start = datetime.fromtimestamp(first, UTC).isoformat()
+        track = f"0ArousalOnly{k:010d}"
+        imported = cli.invoke(
+            app, ["import-recording", str(csv), "--track", track, "--start", start]
+        )
+        assert imported.exit_code == 0, imported.output
+        rated = cli.invoke(app, ["rate", track, "--arousal", arousal])
+        assert rated.exit_code == 0, rated.output
+        if k == 0:  # one rated track: what to rate next speaks of arousal, not quadrants
+            early = cli.invoke(app, ["model", "calibrate"])
+            assert early.exit_code == 1 and "at least 2 tracks" in early.stderr
+            assert "including arousal high (4-5) ones" in early.stderr
+            assert "1 rated on arousal (1 low (1-3)), valence left blank" in early.stderr
+    with store.session() as db:
+        assert {(r.valence, r.arousal) for r in db.scalars(select(SelfRating))} == {
+            (None, 1),
+            (None, 5),
+        }
+    result = cli.invoke(app, ["model", "calibrate", "--force", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["tracks"] == 5 and report["activated"]
+    assert "valence" not in report["metrics"]  # no label: neither trained nor scored
+    arousal = report["metrics"]["arousal"]
+    assert arousal["calibrated"] and arousal["tracks"] == 5 and arousal["majority_rate"] == 0.6
+    assert not any("valence" in note for note in report["notes"])

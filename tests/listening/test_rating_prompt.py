@@ -12,6 +12,7 @@ import threading
 import time
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from app.config import load_settings
@@ -28,15 +29,18 @@ SPEED = 4.0
 
 
 class SlowListener:
-    """Answers the first question only when `answer` is set; skips the ones after it."""
+    """Answers the first question only when `answer` is set; rates only the arousal of the
+    second (valence left blank); skips the ones after it."""
 
     def __init__(self) -> None:
         self.answer = threading.Event()
         self.asked: list[tuple[float, str]] = []
 
-    def __call__(self, info: dict[str, Any]) -> tuple[int, int] | None:
+    def __call__(self, info: dict[str, Any]) -> tuple[int | None, int | None] | None:
         self.asked.append((time.time(), info["track"]))
-        if len(self.asked) > 1:
+        if len(self.asked) == 2:
+            return None, 5  # excited; how pleasant, the listener does not say
+        if len(self.asked) > 2:
             return None
         assert self.answer.wait(timeout=90), "the test never answered"
         return 4, 2  # pleasant, calm
@@ -102,11 +106,47 @@ def test_the_next_track_is_tagged_while_the_rating_question_waits(
     )
     assert rating_tag["basis"] == "self"
     with store.session() as db:
-        [rating] = list(db.scalars(select(SelfRating)))
-        listen = db.get(Listen, rating.listen_id)
-        assert db.get(Track, listen.track_id).spotify_id == first.id
-        assert (rating.valence, rating.arousal) == (4, 2)
-        tag = db.scalar(select(TrackTag).where(TrackTag.track_id == listen.track_id))
+        rated = {
+            db.get(Track, db.get(Listen, r.listen_id).track_id).spotify_id: r
+            for r in db.scalars(select(SelfRating))
+        }
+        assert set(rated) == {first.id, second.id}
+        assert (rated[first.id].valence, rated[first.id].arousal) == (4, 2)
+        tag = db.get(TrackTag, db.get(Listen, rated[first.id].listen_id).track_id)
         assert tag.source == "self" and tag.quadrant == "calm"
-    # The second track's question (at the session's end) was skipped: nothing stored for it.
+        # The second track's question (at the session's end) was answered on arousal alone:
+        # valence is stored unrated and its tag keeps the EEG's valence.
+        assert (rated[second.id].valence, rated[second.id].arousal) == (None, 5)
+        tag = db.get(TrackTag, db.get(Listen, rated[second.id].listen_id).track_id)
+        assert tag.source == "self+eeg" and tag.arousal == 1.0 and tag.basis != "self"
     assert [name for _, name in person.asked] == [first.name, second.name]
+    last_rating = [e for e in events if e["event"] == "rating"][-1]
+    assert (last_rating["track"], last_rating["valence"], last_rating["arousal"]) == (
+        second.name,
+        None,
+        5,
+    )
+
+
+@pytest.mark.parametrize(
+    ("typed", "answer"),
+    [
+        ("4\n2\n", (4, 2)),
+        ("\n5\n", (None, 5)),  # Enter leaves valence blank
+        ("3\n\n", (3, None)),  # ...or arousal
+        ("\n\n", None),  # both blank: the track is skipped
+        ("9\nhigh\n1\n5\n", (1, 5)),  # not 1-5: asked again
+        ("", None),  # Ctrl-D
+    ],
+)
+def test_the_rating_question_lets_one_dimension_go_blank(typed: str, answer) -> None:
+    from click.testing import CliRunner
+
+    from app.cli.listen import _ask_rating
+
+    with CliRunner().isolation(input=typed) as (_, err, _):
+        assert _ask_rating({"track": "Sunny"}) == answer
+    asked = err.getvalue().decode()
+    assert "Enter leaves one blank" in asked
+    if typed.startswith("9"):
+        assert "'9': give 1-5, or press Enter to leave it blank" in asked
