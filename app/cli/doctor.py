@@ -144,7 +144,8 @@ def run_checks(cfg: Settings) -> list[CheckResult]:
 def doctor(
     as_json: Annotated[bool, typer.Option("--json", help="Print the checks as JSON.")] = False,
 ) -> None:
-    """Check the database, the active model, the EEG stream and Spotify; exit 1 if any fail.
+    """Check the database, private data, the active model, the EEG stream and its electrodes'
+    contact (when a stream is visible), and Spotify; exit 1 if any fail.
 
     Example: emotune doctor
     """

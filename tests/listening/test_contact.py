@@ -92,3 +92,22 @@ def test_the_most_frequent_status_of_each_electrode_is_reported(figures, status)
     assert report.statuses == {"TP9": status, "AF7": "good"}
     assert report.ok == (status != "bad")
     assert report.advice.startswith("fix TP9") == (status != "good")
+
+
+def test_doctor_runs_the_contact_check_when_a_stream_is_visible(cli, monkeypatch) -> None:
+    from app.cli.main import app
+
+    source_id = unique_source_id()
+    monkeypatch.setenv("EMOTUNE_EEG_SOURCE_ID", source_id)
+    proc = start_simulator(["--mood", "calm", "--loose", "TP9", "--duration", "60"], source_id)
+    try:
+        wait_for_stream(source_id)
+        result = cli.invoke(app, ["doctor", "--json"])
+    finally:
+        proc.kill()
+        proc.wait()
+    assert result.exit_code == 1  # the loose electrode (and no Spotify login) fail
+    checks = {c["name"]: c for c in json.loads(result.stdout)}
+    contact = checks["EEG contact"]
+    assert not contact["ok"] and "TP9 bad" in contact["detail"]
+    assert "fix TP9 (behind the left ear)" in contact["detail"]
