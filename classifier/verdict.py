@@ -79,7 +79,11 @@ def _counts(figures: dict[str, Any], key: str) -> dict[str, int] | None:
     found = figures.get(key)
     if not isinstance(found, dict):
         return None
-    return {name: int(found.get(name, 0)) for name in CLASS_NAMES}
+    try:
+        counts = {name: int(found.get(name, 0)) for name in CLASS_NAMES}
+    except (TypeError, ValueError):
+        return None
+    return counts if min(counts.values()) >= 0 else None
 
 
 def _kept(figures: dict[str, Any]) -> str:
@@ -122,6 +126,13 @@ def _more_data(dim: str, figures: dict[str, Any], held: dict[str, int]) -> str:
     )
 
 
+def _number(figures: dict[str, Any], key: str) -> float:
+    try:
+        return float(figures[key])
+    except (TypeError, ValueError, KeyError):
+        return float("nan")
+
+
 def judge_dimension(dim: str, figures: dict[str, Any] | None) -> dict[str, Any]:
     """The verdict on one dimension's validation figures (training.validation_figures).
 
@@ -134,7 +145,9 @@ def judge_dimension(dim: str, figures: dict[str, Any] | None) -> dict[str, Any]:
             "reason": f"{dim}: no validation windows, so nothing shows it learned {dim}; "
             "record more (or longer) trials",
         }
-    ba = float(figures["balanced_accuracy"])
+    ba = _number(figures, "balanced_accuracy")
+    if not 0.0 <= ba <= 1.0:  # a checkpoint's figures that cannot be read (or NaN)
+        return {"status": NOT_JUDGED, "reason": ""}
     out: dict[str, Any] = {"balanced_accuracy": ba}
     held = _counts(figures, "validation_trials")
     windows = _counts(figures, "validation_windows")
@@ -142,7 +155,7 @@ def judge_dimension(dim: str, figures: dict[str, Any] | None) -> dict[str, Any]:
     if held is None or windows is None:
         # Figures from before trial counts were kept: one class and chance-or-worse are
         # plain; anything else cannot be sized.
-        if float(figures.get("majority_rate", 0.0)) >= 1.0:
+        if _number(figures, "majority_rate") >= 1.0:
             return {
                 **out,
                 "status": ONE_CLASS,
@@ -197,7 +210,12 @@ def judge_validation(validation: dict[str, Any], dimensions: list[str]) -> dict[
     emotune cannot be sized; "reason": one line on each dimension that failed and what data
     would help ("" when none did); "dimensions": {dim: judge_dimension(...)}}.
     """
-    per_dim = {dim: judge_dimension(dim, validation.get(dim)) for dim in dimensions}
+    if not isinstance(validation, dict):
+        validation = {}
+    per_dim = {
+        dim: judge_dimension(dim, found if isinstance(found := validation.get(dim), dict) else None)
+        for dim in dimensions
+    }
     failed = [v["reason"] for v in per_dim.values() if v["status"] in FAILING]
     learned: bool | None = False
     if not failed:

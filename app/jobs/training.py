@@ -225,7 +225,9 @@ def add(
     metrics = dict(ckpt["metrics"])
     verdict = None
     if isinstance(metrics.get("validation"), dict):
-        dims = list(ckpt["trained_on"].get("dimensions", []))
+        from classifier.model import OUTPUTS
+
+        dims = [d for d in OUTPUTS if d in list(ckpt["trained_on"].get("dimensions", OUTPUTS))]
         verdict = judge_validation(metrics["validation"], dims)
         metrics["verdict"] = verdict
     store = open_store(cfg.database_url)
