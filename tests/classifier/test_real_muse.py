@@ -211,7 +211,7 @@ def test_a_new_wearers_path_on_real_recordings_train_import_rate_calibrate(
         start = datetime.fromtimestamp(first, UTC).isoformat()
         assert run(cli, "import-recording", str(csv), "--track", track, "--start", start)[0] == 0
         arousal = "1" if "_EC_" in name else "5"
-        code, _, err = run(cli, "rate", track, "--valence", "3", "--arousal", arousal)
+        code, _, err = run(cli, "rate", track, "--arousal", arousal)  # valence left unrated
         assert code == 0, err
     code, out, err = run(cli, "model", "calibrate", "--json")
     assert code == 0, err
@@ -220,11 +220,19 @@ def test_a_new_wearers_path_on_real_recordings_train_import_rate_calibrate(
     assert report["metrics"]["protocol"].startswith("leave-one-track-out over 5 rated tracks")
     arousal = report["metrics"]["arousal"]
     assert arousal["tracks"] == 5 and arousal["majority_rate"] == 0.6  # 3 closed, 2 open
-    valence = report["metrics"]["valence"]  # every valence rating is 3: one side only
-    assert valence["majority_rate"] == 1.0 and not valence["calibrated"]
+    assert "valence" not in report["metrics"]  # never rated: neither a label nor scored
     assert arousal["calibrated"]
-    assert any("every valence rating is low" in note for note in report["notes"])
-    kept = arousal["track_accuracy"] > max(arousal["base_track_accuracy"], 0.6)
+    # The answer is whichever held-out accuracy is best: TSCeption fine-tuned, the wearer's
+    # band-power baseline, or the two averaged; it is kept only when it beats both the
+    # generic model and the majority class.
+    answer = report["metrics"]["answer"]
+    best = {
+        "tsception": arousal["track_accuracy"],
+        "baseline": arousal["baseline_track_accuracy"],
+        "combined": arousal["combined_track_accuracy"],
+    }
+    assert best[answer] == max(best.values())
+    kept = best[answer] > max(arousal["base_track_accuracy"], 0.6)
     assert report["beats_base_and_majority"] == kept == report["activated"]
     models = sorted(p.name for p in (store_home(store) / "models").glob("*calibrated*"))
     assert len(models) == int(kept)
