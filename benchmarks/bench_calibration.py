@@ -258,6 +258,9 @@ def main() -> None:
         "--alignments", default="wearer-zscore,none", help="comma-separated, in this order"
     )
     parser.add_argument("--loso", action="store_true", help="also leave-one-subject-out (real)")
+    parser.add_argument(
+        "--loso-only", action="store_true", help="leave-one-subject-out only (real), no curve"
+    )
     args = parser.parse_args()
 
     import torch
@@ -286,8 +289,10 @@ def main() -> None:
                 args.muse_eyes, args.muse_eyes / "labels.csv", work / "real", args.track_s
             )
             for alignment in args.alignments.split(","):
-                if args.loso:
+                if args.loso or args.loso_only:
                     run_loso(work / "real", labels, alignment, args)
+                if args.loso_only:
+                    continue
                 report = run_protocol(work / "real", labels, alignment, args)
                 print_curve(
                     f"REAL Muse 2, eyes closed (arousal 1) vs open (arousal 5), files cut into "

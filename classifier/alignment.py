@@ -46,6 +46,10 @@ class WearerAlignment:
     sum_mean: np.ndarray = field(default_factory=lambda: np.zeros(0))
     sum_sq: np.ndarray = field(default_factory=lambda: np.zeros(0))
     channel_count: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    # The model's output side: the sum and count of the raw logits ([2]) of the wearer's
+    # clean windows, for models that centre each wearer's logits (see centre_in_order).
+    logit_sum: np.ndarray = field(default_factory=lambda: np.zeros(2))
+    logit_count: int = 0
 
     def __post_init__(self) -> None:
         if len(self.sum_mean) == 0:
@@ -82,6 +86,8 @@ class WearerAlignment:
             mean, std = self.stats()
             out["mean_uv"] = [round(float(v), 6) for v in mean]
             out["std_uv"] = [round(float(v), 6) for v in std]
+        if self.logit_count:
+            out["logit_centre"] = [round(float(v), 6) for v in self.logit_sum / self.logit_count]
         return out
 
 
@@ -134,4 +140,35 @@ def align_by_group(
             state.observe(windows[i], None if channel_ok is None else channel_ok[i])
         mean, std = state.stats()
         out[members] = (windows[members] - mean[None, :, None]) / std[None, :, None]
+    return out
+
+
+def centre_in_order(state: WearerAlignment, logits: np.ndarray, clean: np.ndarray) -> np.ndarray:
+    """Live and batch logit centring: [W, K] raw logits -> [W, K] minus the wearer's mean.
+
+    Heads differ in how strongly each shows the rhythms the model reads (alpha, for one),
+    so a model trained on other people leans one way on a new head. Like the band-power
+    baseline's per-person z-scoring, the wearer's own average output is taken as their
+    neutral point: window k is centred with the mean logit of the clean windows 0..k (a
+    clean window is added first; before any, a window is centred on itself). It assumes a
+    wearer's windows span both sides of each dimension, as a varied playlist does.
+    `state` is updated in place.
+    """
+    out = np.empty_like(logits, dtype=np.float64)
+    for i, row in enumerate(np.asarray(logits, dtype=np.float64)):
+        if clean[i]:
+            state.logit_sum = state.logit_sum + row
+            state.logit_count += 1
+        centre = state.logit_sum / state.logit_count if state.logit_count else row
+        out[i] = row - centre
+    return out
+
+
+def centre_by_group(logits: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Batch logit centring for evaluation: each group's (wearer's) [W, K] logits minus the
+    group's mean logit over all its windows (no rating is used)."""
+    out = np.asarray(logits, dtype=np.float64).copy()
+    for group in np.unique(groups):
+        rows = groups == group
+        out[rows] -= out[rows].mean(axis=0)
     return out

@@ -51,7 +51,13 @@ def calibration_config(seed: int = 0, epochs: int = 8) -> TrainConfig:
     windows enough steps.
     """
     return TrainConfig(
-        max_epochs=epochs, lr=1e-3, batch_size=32, val_fraction=0.0, progress=False, seed=seed
+        max_epochs=epochs,
+        lr=1e-3,
+        batch_size=32,
+        val_fraction=0.0,
+        progress=False,
+        seed=seed,
+        centre_logits=False,  # the wearer's ratings teach the model their own leaning
     )
 
 
@@ -233,7 +239,10 @@ def cross_validate_tracks(
             tuned = calibrate(base, train, config)
         except ClassifierError:
             tuned, fallback[is_test] = base, True
-        logits_cal[is_test] = tuned.logits(usable.data[is_test])
+        # (a generic model that answers for a one-class fold centres on the wearer's mean)
+        logits_cal[is_test] = (
+            tuned.logits(usable.data[is_test]) - tuned.wearer_centre(usable.data)[is_test]
+        )
         # The wearer's own band-power baseline, fitted on the same training tracks.
         band = BandPowerBaseline().fit(features[~is_test], {d: train.labels(d) for d in OUTPUTS})
         p_band[is_test] = band.predict(features[is_test])

@@ -189,7 +189,9 @@ def evaluate(
         except ClassifierError as exc:
             skipped.append({"fold": f + 1, "held_out": held, "skipped": str(exc)})
             continue
-        probs = trained.predict(clean.data[test_idx])
+        # A model that centres logits does so per held-out wearer, over all of their
+        # windows (no rating used), as it would live over a session.
+        probs = trained.predict(clean.data[test_idx], groups=clean.subject[test_idx])
         baseline = BandPowerBaseline().fit(
             features[train_idx], {d: train.labels(d) for d in trained.dimensions}
         )

@@ -120,12 +120,15 @@ def make_checkpoint(
     rating_threshold: float = 3.0,
     alignment: str = "none",
     temperature: Sequence[float] | None = None,
+    logit_centring: str = "none",
 ) -> dict[str, Any]:
     """The checkpoint dict: everything needed to use the weights, as plain values/tensors.
 
     norm_mean/norm_std: [C] per channel, learnt on the training windows (after alignment);
     alignment: the per-wearer alignment the windows get first (classifier.alignment);
-    temperature: [2] divisors of the logits that calibrate the probabilities.
+    temperature: [2] divisors of the logits that calibrate the probabilities;
+    logit_centring: "wearer-mean" when each wearer's logits are centred on their own mean
+    (classifier.alignment.centre_in_order) before the temperature, else "none".
     """
     import torch
 
@@ -146,6 +149,7 @@ def make_checkpoint(
         "thresholds": {"rating": float(rating_threshold), "probability": 0.5},
         "alignment": str(alignment),
         "temperature": [float(t) for t in (temperature or [1.0] * len(OUTPUTS))],
+        "logit_centring": str(logit_centring),
         "trained_on": dict(trained_on),
         "metrics": dict(metrics or {}),
         "state_dict": {k: v.detach().cpu().clone() for k, v in state_dict.items()},
@@ -218,6 +222,11 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
             f"checkpoint {path} asks for alignment {ckpt.get('alignment')!r}, which this emotune "
             f"does not know ({', '.join(ALIGNMENTS)}); upgrade emotune or retrain the model"
         )
+    if ckpt.get("logit_centring", "none") not in ("none", "wearer-mean"):
+        raise ClassifierError(
+            f"checkpoint {path} asks for logit centring {ckpt.get('logit_centring')!r}, which "
+            "this emotune does not know; upgrade emotune or retrain the model"
+        )
     if ckpt.get("band_power") is not None:
         from classifier.baseline import WearerBandPower
 
@@ -277,6 +286,10 @@ class Predictor:
         # logits are divided by the fitted temperature so probabilities are calibrated.
         self.alignment: str = str(checkpoint.get("alignment", "none"))
         self.temperature = np.asarray(checkpoint.get("temperature", [1.0] * len(OUTPUTS)))
+        # Each wearer's logits centred on their own running mean (aligned models only).
+        self.centred = checkpoint.get("logit_centring", "none") == "wearer-mean" and (
+            self.alignment != "none"
+        )
         self.model = build_tsception(len(self.channels), self.rate_hz, checkpoint["hparams"])
         try:
             self.model.load_state_dict(checkpoint["state_dict"], strict=True)
@@ -363,11 +376,10 @@ class Predictor:
             windows = np.where(np.asarray(channel_ok, bool)[:, :, None], windows, 0.0)
         return ((windows - self.norm_mean) / self.norm_std).astype(np.float32)
 
-    def predict_normalised(self, windows: np.ndarray, batch_size: int = 64) -> np.ndarray:
-        """[W, C, T] normalised windows -> [W, 2] probabilities (valence high, arousal high)."""
+    def logits_normalised(self, windows: np.ndarray, batch_size: int = 64) -> np.ndarray:
+        """[W, C, T] normalised windows -> [W, 2] raw logits (no temperature, no centring)."""
         torch = self._torch
         out = np.empty((len(windows), len(OUTPUTS)), dtype=np.float64)
-        temperature = torch.from_numpy(self.temperature.astype(np.float32))
         with torch.inference_mode():
             for i in range(0, len(windows), batch_size):
                 batch = torch.from_numpy(np.ascontiguousarray(windows[i : i + batch_size]))
@@ -376,8 +388,14 @@ class Predictor:
                     logits = self.batch_model(x.contiguous(memory_format=torch.channels_last))
                 else:
                     logits = self.model(x)
-                out[i : i + len(batch)] = torch.sigmoid(logits / temperature).double().numpy()
+                out[i : i + len(batch)] = logits.double().numpy()
         return out
+
+    def predict_normalised(self, windows: np.ndarray, batch_size: int = 64) -> np.ndarray:
+        """[W, C, T] normalised windows -> [W, 2] probabilities (valence high, arousal high),
+        without per-wearer centring."""
+        z = self.logits_normalised(windows, batch_size) / self.temperature[None, :]
+        return 1.0 / (1.0 + np.exp(-np.clip(z, -60.0, 60.0)))
 
     @property
     def batch_model(self) -> Any:
@@ -406,10 +424,25 @@ class Predictor:
                 f"windows of shape {windows.shape[1:]} do not fit model {self.model_name!r}, "
                 f"which takes ({len(self.channels)}, {self.window_samples})"
             )
+        if self.aligned and alignment is None:
+            alignment = self.new_alignment()  # one wearer: scaling and centring share it
         x = self.normalise(
             windows.astype(np.float32), clean=clean, alignment=alignment, channel_ok=channel_ok
         )
-        probs = self.predict_normalised(x, batch_size)
+        if self.centred:
+            from classifier.alignment import centre_in_order
+
+            ok = np.ones(len(windows), bool) if clean is None else np.asarray(clean, bool)
+            z = centre_in_order(alignment, self.logits_normalised(x, batch_size), ok)
+            z = z / self.temperature[None, :]
+            probs = 1.0 / (1.0 + np.exp(-np.clip(z, -60.0, 60.0)))
+        else:
+            probs = self.predict_normalised(x, batch_size)
+        # A head that was never trained (its dimension was unrated) says nothing.
+        trained = self.checkpoint["trained_on"].get("dimensions", OUTPUTS)
+        for j, dim in enumerate(OUTPUTS):
+            if dim not in trained:
+                probs[:, j] = 0.5
         if self.band_power is not None and self.band_power.answer != "tsception":
             ok = np.ones(windows.shape[:2], bool) if channel_ok is None else channel_ok
             base = self.band_power.probabilities(windows, ok)

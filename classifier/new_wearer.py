@@ -164,7 +164,7 @@ def new_wearer_curve(
         except ClassifierError as exc:
             entry["skipped"] = f"no generic model: {exc}"
             continue
-        p_generic = generic.predict(mine.data)
+        p_generic = generic.predict(mine.data)  # centred on this wearer, when it centres
         entry["generic"], entry["curve"] = {}, {}
         for dim in generic.dimensions:
             j = OUTPUTS.index(dim)
@@ -256,8 +256,11 @@ def _calibrated_run(
         calibrated_as = "fine-tuned"
     except ClassifierError:  # n trials of one class: nothing to fine-tune on, the generic
         tuned, calibrated_as = generic, "generic (rated trials hold one class)"
-    g = _score(generic.predict(test.data), test, dim)
-    p_tuned = tuned.predict(test.data)
+    # The generic model centres on the wearer's mean over all their (unrated) windows.
+    g = _score(
+        generic.predict(test.data, centre=generic.wearer_centre(mine.data)[test_rows]), test, dim
+    )
+    p_tuned = tuned.predict(test.data, centre=tuned.wearer_centre(mine.data)[test_rows])
     c = _score(p_tuned, test, dim)
     m = _score((p_tuned + p_band) / 2, test, dim)
     assert g is not None and c is not None and b is not None and m is not None

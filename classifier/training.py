@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from classifier.alignment import WEARER_ZSCORE
+from classifier.alignment import NO_ALIGNMENT, WEARER_ZSCORE
 from classifier.datasets import WindowSet
 from classifier.errors import ClassifierError
 from classifier.fatal_signals import fatal_signal_handlers_kept
@@ -49,6 +49,10 @@ class TrainConfig:
     # Share of training windows with one random electrode zeroed, as a masked (bad) one is
     # live: the model learns to read a window with three electrodes.
     channel_dropout: float = 0.25
+    # Centre each wearer's logits on their own mean (classifier.alignment.centre_in_order):
+    # generic models, which meet heads they never saw; not calibrated ones, which learnt the
+    # wearer's own leaning from their ratings. Needs per-wearer alignment.
+    centre_logits: bool = True
     callbacks: list[Any] = field(default_factory=list)  # extra Lightning callbacks (timers...)
 
 
@@ -77,6 +81,7 @@ class TrainedModel:
     validation: dict[str, Any] = field(default_factory=dict)
     alignment: str = WEARER_ZSCORE
     temperature: np.ndarray = field(default_factory=lambda: np.ones(len(OUTPUTS)))
+    centre_logits: bool = False  # each wearer's logits centred on their own mean
 
     def logits(self, data: np.ndarray, batch_size: int = 256) -> np.ndarray:
         """[W, C, T] aligned, band-passed windows -> [W, 2] raw logits (no temperature)."""
@@ -93,10 +98,48 @@ class TrainedModel:
                 out[i : i + len(batch)] = model(batch.unsqueeze(1)).numpy()
         return out
 
-    def predict(self, data: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    def predict(
+        self,
+        data: np.ndarray,
+        batch_size: int = 256,
+        *,
+        groups: np.ndarray | None = None,
+        centre: np.ndarray | None = None,
+    ) -> np.ndarray:
         """[W, C, T] aligned, band-passed windows -> [W, 2] probabilities (valence high,
-        arousal high), temperature-scaled."""
-        return _sigmoid(self.logits(data, batch_size) / self.temperature[None, :])
+        arousal high), temperature-scaled. A model that centres logits subtracts `centre`
+        ([2] or [W, 2], see wearer_centre) or else each group's (wearer's) mean logit over
+        these windows (all one wearer when groups is None)."""
+        z = self.logits(data, batch_size)
+        if self.centre_logits:
+            if centre is None:
+                from classifier.alignment import centre_by_group
+
+                z = centre_by_group(z, np.zeros(len(z)) if groups is None else groups)
+            else:
+                z = z - centre
+        probs = _sigmoid(z / self.temperature[None, :])
+        # A head that was never trained (its dimension was unrated) says nothing: 0.5, so it
+        # neither decides nor weighs in a track's confidence.
+        for j, dim in enumerate(OUTPUTS):
+            if dim not in self.dimensions:
+                probs[:, j] = 0.5
+        return probs
+
+    def wearer_centre(
+        self, data: np.ndarray, groups: np.ndarray | None = None, batch_size: int = 256
+    ) -> np.ndarray:
+        """[W, 2] what predict subtracts for each window: the mean logit of its group's (the
+        wearer's) windows in `data` (zeros for a model that does not centre)."""
+        out = np.zeros((len(data), len(OUTPUTS)))
+        if not self.centre_logits or len(data) == 0:
+            return out
+        z = self.logits(data, batch_size)
+        groups = np.zeros(len(data)) if groups is None else groups
+        for group in np.unique(groups):
+            rows = groups == group
+            out[rows] = z[rows].mean(axis=0)
+        return out
 
     @classmethod
     def from_checkpoint(cls, ckpt: dict[str, Any]) -> TrainedModel:
@@ -114,6 +157,7 @@ class TrainedModel:
             dimensions=list(ckpt["trained_on"].get("dimensions", OUTPUTS)),
             alignment=checkpoint_alignment(ckpt),
             temperature=checkpoint_temperature(ckpt),
+            centre_logits=ckpt.get("logit_centring", "none") == "wearer-mean",
         )
 
 
@@ -464,10 +508,15 @@ def fit(
         n_val=len(val_idx),
         dimensions=dims,
         alignment=ws.alignment,
+        centre_logits=cfg.centre_logits and ws.alignment != NO_ALIGNMENT,
     )
     refused: dict[str, str] = {}
+    # Each training subject's centre comes from all of their windows (no rating is used),
+    # as a held-out wearer's does in evaluation: their validation trials alone may hold
+    # one class.
+    centres = trained.wearer_centre(ws.data, ws.subject)
     if len(val_idx):
-        logits = trained.logits(ws.data[val_idx])
+        logits = trained.logits(ws.data[val_idx]) - centres[val_idx]
         for j, dim in enumerate(OUTPUTS):
             y = ws.labels(dim)[val_idx]
             rated = ~np.isnan(y)
@@ -476,7 +525,9 @@ def fit(
                 if reason is not None:
                     refused[dim] = reason
                 trained.temperature[j] = fit_temperature(logits[rated, j], y[rated])
-    trained.validation = validation_figures(trained, ws, val_idx, cfg.val_fraction)
+    trained.validation = validation_figures(
+        trained, ws, val_idx, cfg.val_fraction, centre=centres[val_idx]
+    )
     for dim, reason in refused.items():
         if dim in trained.validation:
             trained.validation[dim]["temperature_not_fitted"] = reason
@@ -484,7 +535,11 @@ def fit(
 
 
 def validation_figures(
-    trained: TrainedModel, ws: WindowSet, val_idx: np.ndarray, fraction: float
+    trained: TrainedModel,
+    ws: WindowSet,
+    val_idx: np.ndarray,
+    fraction: float,
+    centre: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """The trained model scored on its validation windows, with the protocol that chose them.
 
@@ -501,7 +556,7 @@ def validation_figures(
         if n_trials >= WHOLE_TRIALS_FROM
         else f"the last {fraction:.0%} of every trial held out (3-window gap), same subjects"
     )
-    probs = trained.predict(ws.data[val_idx])
+    probs = trained.predict(ws.data[val_idx], centre=centre, groups=ws.subject[val_idx])
     figures: dict[str, Any] = {"protocol": protocol}
     for j, dim in enumerate(OUTPUTS):
         if dim not in trained.dimensions:
@@ -557,4 +612,5 @@ def checkpoint_from(
         hparams=trained.hparams,
         alignment=trained.alignment,
         temperature=[float(t) for t in trained.temperature],
+        logit_centring="wearer-mean" if trained.centre_logits else "none",
     )
