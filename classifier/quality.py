@@ -184,30 +184,23 @@ class QualityHistory:
         return self._limits
 
 
-def channel_issues(
-    figures: np.ndarray, history: QualityHistory, th: QualityThresholds
-) -> list[str | None]:
-    """Why each channel of one window ([C, F] figures) is unusable (None = usable)."""
-    std, emg = figures[:, _STD], figures[:, _EMG]
+_ISSUES = ("flat signal", "saturated", "amplitude", "muscle")
+
+
+def issue_codes(
+    figures: np.ndarray, th: QualityThresholds, limits: tuple[np.ndarray, np.ndarray] | None
+) -> np.ndarray:
+    """[W, C] index into _ISSUES of each channel's first problem (-1 = usable), for windows
+    ([W, C, F] figures) judged with the same relative `limits` (None: absolute ones only).
+    The order is the order of blame: flat, then clipped, then amplitude, then muscle."""
+    std, emg = figures[..., _STD], figures[..., _EMG]
     too_big = std > th.max_std_uv
     too_much_emg = emg > th.max_emg_share
-    if len(history) >= th.min_history:
-        std_limit, emg_limit = history.limits(th)
-        too_big |= np.log(np.maximum(std, 1e-3)) > std_limit
-        too_much_emg |= emg > emg_limit
-    issues: list[str | None] = []
-    for c in range(figures.shape[0]):
-        if figures[c, _FLAT]:
-            issues.append("flat signal")
-        elif figures[c, _RAIL] > th.max_railed_share:
-            issues.append("saturated")
-        elif too_big[c]:
-            issues.append("amplitude")
-        elif too_much_emg[c]:
-            issues.append("muscle")
-        else:
-            issues.append(None)
-    return issues
+    if limits is not None:
+        too_big |= np.log(np.maximum(std, 1e-3)) > limits[0]
+        too_much_emg |= emg > limits[1]
+    checks = [figures[..., _FLAT] > 0, figures[..., _RAIL] > th.max_railed_share, too_big]
+    return np.select([*checks, too_much_emg], [0, 1, 2, 3], default=-1)
 
 
 def judge_windows(
@@ -228,18 +221,41 @@ def judge_windows(
     th = thresholds or QualityThresholds()
     labels = list(channel_labels)
     n_win, n_ch = figures.shape[:2]
-    channel_ok = np.zeros((n_win, n_ch), dtype=bool)
+    finite = nonfinite_share.max(axis=1) <= 0 if n_win else np.zeros(0, bool)
+    codes = np.full((n_win, n_ch), -1, dtype=np.int64)
+    # Windows are judged in blocks that share the same limits (they change only as the
+    # history grows past a refresh point), each block at once; the result is the same as
+    # judging them one by one.
+    w = 0
+    while w < n_win:
+        ready = len(history) >= th.min_history
+        limits = history.limits(th) if ready else None
+        due = (
+            history.REFRESH_EVERY - (history.count - history._limits_at)
+            if ready
+            else th.min_history - len(history)
+        )
+        block = []
+        while w < n_win and due > 0:
+            block.append(w)
+            due -= int(finite[w])
+            w += 1
+        rows = np.array([b for b in block if finite[b]], dtype=np.int64)
+        if len(rows):
+            codes[rows] = issue_codes(figures[rows], th, limits)
+            for r in rows:
+                history.add(figures[r])
+    channel_ok = (codes < 0) & finite[:, None]
+    rounded = np.round(figures, 4).tolist()
     quality: list[dict[str, dict[str, Any]]] = []
     reasons: list[str | None] = []
-    rounded = np.round(figures, 4).tolist()
     for w in range(n_win):
-        if nonfinite_share[w].max() > 0:
+        if not finite[w]:
             shares = nonfinite_share[w]
             quality.append({labels[c]: {"nonfinite_share": float(shares[c])} for c in range(n_ch)})
             reasons.append(f"NaN/inf samples on {labels[int(np.argmax(shares))]}")
             continue
-        issues = channel_issues(figures[w], history, th)
-        history.add(figures[w])
+        issues = [_ISSUES[k] if k >= 0 else None for k in codes[w].tolist()]
         entry: dict[str, dict[str, Any]] = {}
         for c in range(n_ch):
             figs: dict[str, Any] = dict(zip(FIGURES, rounded[w][c], strict=True))
@@ -248,13 +264,12 @@ def judge_windows(
                 figs["issue"] = issues[c]
             entry[labels[c]] = figs
         quality.append(entry)
-        ok = np.array([issue is None for issue in issues])
-        channel_ok[w] = ok
-        if ok.sum() >= th.min_good_channels:
+        n_ok = n_ch - sum(issue is not None for issue in issues)
+        if n_ok >= th.min_good_channels:
             reasons.append(None)
         else:
             bad = ", ".join(f"{labels[c]} {issues[c]}" for c in range(n_ch) if issues[c])
-            reasons.append(f"{int(ok.sum())} of {n_ch} electrodes usable ({bad})")
+            reasons.append(f"{n_ok} of {n_ch} electrodes usable ({bad})")
     return quality, reasons, channel_ok
 
 

@@ -185,14 +185,17 @@ def dejitter(timestamps: np.ndarray, rate_hz: float) -> tuple[float, float]:
     period = 1.0 / rate_hz
     if n < 3:
         return float(timestamps[0]) if n else 0.0, period
-    index = np.arange(n, dtype=np.float64)
-    mean_i, mean_t = index.mean(), float(np.mean(timestamps))
-    slope = float(
-        np.dot(index - mean_i, timestamps - mean_t) / np.dot(index - mean_i, index - mean_i)
-    )
+    # Closed form over the index 0..n-1 (mean (n-1)/2, sum of squares n(n²-1)/12); times
+    # relative to the first stamp keep full precision. Element-wise sums, not BLAS: a
+    # single np.dot call here cost milliseconds on some OpenBLAS builds.
+    mean_i = (n - 1) / 2.0
+    rel = np.asarray(timestamps, dtype=np.float64) - float(timestamps[0])
+    mean_t = float(rel.mean())
+    centred_i = np.arange(n, dtype=np.float64) - mean_i
+    slope = float((centred_i * rel).sum() / (n * (n * n - 1) / 12.0))
     if not (abs(slope - period) <= 0.05 * period):
         slope = period
-    return mean_t - slope * mean_i, slope
+    return float(timestamps[0]) + mean_t - slope * mean_i, slope
 
 
 def window_starts(n_samples: int, window: int, stride: int) -> np.ndarray:
