@@ -79,6 +79,19 @@ def fresh_track_ids(db: Session, track_ids: Sequence[int], max_age_days: float) 
     )
 
 
+def _set_positions(
+    row: MusicTag,
+    crowd: tuple[float, float, float, int] | None,
+    used: tuple[float, float, float] | None,
+    fitted: bool,
+) -> None:
+    """The crowd's position (with its mood-tag count) and the one used (fitted or not)."""
+    row.crowd_valence, row.crowd_arousal, row.crowd_confidence, n = crowd or (None, None, None, 0)
+    row.n_mood_tags = n
+    row.valence, row.arousal, row.confidence = used or (None, None, None)
+    row.fitted = fitted and used is not None
+
+
 def save_music_tags(
     db: Session,
     track_id: int,
@@ -100,10 +113,7 @@ def save_music_tags(
     row.tags = [[str(n), int(c)] for n, c in tags]
     row.lookup_artist, row.lookup_title = lookup_artist[:512], lookup_title[:512]
     row.fetched_at = utcnow()
-    row.crowd_valence, row.crowd_arousal, row.crowd_confidence, n = crowd or (None, None, None, 0)
-    row.n_mood_tags = n
-    row.valence, row.arousal, row.confidence = used or (None, None, None)
-    row.fitted = fitted and used is not None
+    _set_positions(row, crowd, used, fitted)
     db.flush()
 
 
@@ -135,10 +145,7 @@ def set_positions(
     row = db.get(MusicTag, track_id)
     if row is None:
         return
-    row.crowd_valence, row.crowd_arousal, row.crowd_confidence, n = crowd or (None, None, None, 0)
-    row.n_mood_tags = n
-    row.valence, row.arousal, row.confidence = used or (None, None, None)
-    row.fitted = fitted and used is not None
+    _set_positions(row, crowd, used, fitted)
 
 
 def listener_targets(db: Session, bases: Sequence[str]) -> dict[int, tuple[float, float, str]]:
