@@ -139,6 +139,13 @@ def channel_figures(
     return out
 
 
+def _median_rows(x: np.ndarray) -> np.ndarray:
+    """np.median(x, axis=0) for a small [n, K] array, without np.median's overhead."""
+    n = len(x)
+    part = np.partition(x, [(n - 1) // 2, n // 2], axis=0)
+    return (part[(n - 1) // 2] + part[n // 2]) / 2.0
+
+
 class QualityHistory:
     """The wearer's recent windows (log std and muscle share per channel), for the relative
     limits. Windows are added in time order, so a live session and a batch run over the same
@@ -174,8 +181,8 @@ class QualityHistory:
         if self._limits is not None and self.count - self._limits_at < self.REFRESH_EVERY:
             return self._limits
         recent = self.values[: len(self)]
-        med = np.median(recent, axis=0)
-        mad = 1.4826 * np.median(np.abs(recent - med), axis=0)
+        med = _median_rows(recent)
+        mad = 1.4826 * _median_rows(np.abs(recent - med))
         c = self.n_channels
         std_limit = med[:c] + th.amplitude_mad_k * np.maximum(mad[:c], th.min_log_std_mad)
         emg_limit = med[c:] + th.emg_mad_k * np.maximum(mad[c:], th.min_emg_mad)
