@@ -26,6 +26,7 @@ EMOTION_LABEL_POSITIONS = {
 }
 QUADRANT_COLOURS = {"happy": "#f2b705", "calm": "#2a9d8f", "sad": "#3a5a98", "tense": "#d1495b"}
 SYNTHETIC_LABEL = "SYNTHETIC-trained model"
+MUSIC_LABEL = "music tag (the crowd's words for the song, not your EEG)"
 
 
 @dataclass(frozen=True)
@@ -49,17 +50,21 @@ class TrackTimeline:
 
 
 def track_points(db: Session) -> list[TrackPoint]:
-    rows = db.execute(select(Track, TrackTag).join(TrackTag, TrackTag.track_id == Track.id)).all()
+    """Every placed track: its tag, or else its music position (basis "music", see
+    `emotune music fetch`), which the mood map draws with a marker of its own."""
+    from app.db import repository
+
     return [
         TrackPoint(
-            t.name or t.spotify_id,
-            tag.valence,
-            tag.arousal,
-            tag.quadrant,
-            tag.confidence,
-            tag.basis or "generic",
+            r.name or r.spotify_id,
+            r.valence,
+            r.arousal,
+            r.emotion,
+            r.confidence or 0.0,
+            r.basis or "generic",
         )
-        for t, tag in rows
+        for r in repository.list_tracks(db, include_music=True)
+        if r.emotion is not None and r.valence is not None and r.arousal is not None
     ]
 
 
@@ -116,7 +121,8 @@ def draw_mood_map(points: Sequence[TrackPoint], path: Path, *, title: str = "") 
 
 
 def mood_map_figure(points: Sequence[TrackPoint], *, title: str = "") -> Figure:
-    """The mood map as a matplotlib figure; tags from a SYNTHETIC-trained model are hollow."""
+    """The mood map as a matplotlib figure; tags from a SYNTHETIC-trained model are hollow,
+    tracks placed by their music tags alone are diamonds."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 7), dpi=110)
     ax.axhline(0.5, color="#999", lw=0.8)
@@ -134,14 +140,17 @@ def mood_map_figure(points: Sequence[TrackPoint], *, title: str = "") -> Figure:
             alpha=0.35,
         )
     stacked: dict[tuple[int, int], int] = {}  # labels of points that sit together are stacked
-    synthetic_shown = False
+    synthetic_shown = music_shown = False
     for p in points:
         colour = QUADRANT_COLOURS[p.quadrant]
         synthetic = p.basis == "synthetic"
+        music = p.basis == "music"
+        music_shown = music_shown or music
         ax.scatter(
             p.valence,
             p.arousal,
             s=40 + 160 * p.confidence,
+            marker="D" if music else "o",  # a diamond: placed from Last.fm tags, never heard
             # Hollow: the tag is the machinery on synthetic training data, not a reading of you.
             facecolor="none" if synthetic else colour,
             edgecolor=colour if synthetic else "black",
@@ -169,6 +178,10 @@ def mood_map_figure(points: Sequence[TrackPoint], *, title: str = "") -> Figure:
     ax.set_title(title or f"Mood map: {len(points)} tagged tracks (marker size = confidence)")
     if synthetic_shown:  # a grey hollow marker stands for all of them, whatever the quadrant
         ax.scatter([], [], s=90, facecolor="none", edgecolor="#555", lw=1.8, label=SYNTHETIC_LABEL)
+    if music_shown:
+        ax.scatter([], [], s=70, marker="D", facecolor="#bbb", edgecolor="black", lw=0.5,
+                   label=MUSIC_LABEL)  # fmt: skip
+    if synthetic_shown or music_shown:
         ax.legend(loc="lower right", fontsize=8)
     return fig
 

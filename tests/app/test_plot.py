@@ -71,3 +71,35 @@ def test_mood_map_without_synthetic_tags_has_no_legend(store) -> None:
         import matplotlib.pyplot as plt
 
         plt.close(fig)
+
+
+def test_music_placed_tracks_are_diamonds_with_their_own_legend(store) -> None:
+    """A track never heard but placed by its Last.fm tags shows on the mood map, marked as
+    the crowd's description of the song, beside a track tagged by EEG."""
+    from app.db.music_repository import save_music_tags
+    from app.plots import MUSIC_LABEL, mood_map_figure, track_points
+
+    with store.session() as db:
+        heard = repository.upsert_track(db, spotify_id="synthetic0", name="Heard", uri="u:0")
+        add_listen_with_windows(db, heard.id, [(0.9, 0.8)] * 4, started_at=1e9)
+        repository.recompute_track_tag(db, heard.id)
+        unheard = repository.upsert_track(db, spotify_id="synthetic1", name="Unheard", uri="u:1")
+        save_music_tags(
+            db, unheard.id, source="track", tags=[("sad", 100), ("melancholy", 60)],
+            lookup_artist="Someone", lookup_title="Unheard", crowd=(0.2, 0.3, 0.7, 2),
+            used=(0.2, 0.3, 0.7), fitted=False,
+        )  # fmt: skip
+        points = {p.name: p for p in track_points(db)}
+    assert points["Unheard"].basis == "music" and points["Unheard"].quadrant == "sad"
+    assert points["Heard"].basis != "music"
+    fig = mood_map_figure(list(points.values()))
+    try:
+        ax = fig.axes[0]
+        assert [t.get_text() for t in ax.get_legend().get_texts()] == [MUSIC_LABEL]
+        drawn = [c for c in ax.collections if len(c.get_offsets())]
+        shapes = sorted(len(c.get_paths()[0].vertices) for c in drawn)
+        assert len(drawn) == 2 and shapes[0] != shapes[1]  # a diamond beside a circle
+    finally:
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
