@@ -130,3 +130,18 @@ def test_a_dimension_left_unrated_keeps_the_eegs_value(windows, ratings) -> None
     )
     assert tag.source == ("self" if both else "self+eeg")
     assert tag.quadrant == quadrant(tag.valence, tag.arousal)
+
+
+def test_a_window_read_with_masked_electrodes_weighs_less_in_the_tag() -> None:
+    from app.aggregation import electrode_share
+
+    good = {ch: {"good": 1.0} for ch in ("TP9", "AF7", "TP10", "AF8")}
+    two_masked = {**good, "TP9": {"good": 0.0, "issue": "saturated"}, "AF8": {"good": 0.0}}
+    assert electrode_share(good) == 1.0 and electrode_share(two_masked) == 0.5
+    assert electrode_share({"TP9": {"std_uv": 3.0}}) == 1.0  # stored before electrodes counted
+    # Same confidence, opposite answers: the window with all four electrodes wins 2:1.
+    full = WindowProbs(1, 0.9, 0.9, 0.8, electrodes=electrode_share(good))
+    half = WindowProbs(1, 0.1, 0.1, 0.8, electrodes=electrode_share(two_masked))
+    tag = aggregate_track([full, half])
+    assert tag is not None
+    assert math.isclose(tag.valence, (0.9 * 1.0 + 0.1 * 0.5) / 1.5)
