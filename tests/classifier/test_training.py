@@ -384,3 +384,25 @@ def test_a_checkpoint_with_an_unknown_alignment_or_a_bad_temperature_is_refused(
 
 
 OUTPUT_INDEX = {"valence": 0, "arousal": 1}
+
+
+@pytest.mark.filterwarnings("ignore:You are trying to `self.log")  # no Trainer: one bare step
+def test_training_drops_one_random_electrode_from_a_share_of_the_windows() -> None:
+    """Channel dropout: the model sees what a masked electrode looks like live (zero)."""
+    import torch
+
+    from classifier.model import build_tsception
+    from classifier.training import _lightning_module
+
+    seen: list[torch.Tensor] = []
+    for share in (1.0, 0.0):
+        model = build_tsception(4)
+        model.register_forward_pre_hook(lambda _m, args: seen.append(args[0].detach().clone()))
+        module = _lightning_module(model, 1e-3, channel_dropout=share)
+        x = torch.randn(64, 1, 4, 512) + 5.0  # no electrode is zero by chance
+        module.training_step((x, torch.ones(64, 2)), 0)
+    dropped, kept = seen
+    zero_channels = (dropped.abs().sum(dim=3) == 0).squeeze(1).sum(dim=1)  # per window
+    assert zero_channels.tolist() == [1] * 64  # exactly one electrode each
+    assert len(set((dropped.abs().sum(dim=3) == 0).squeeze(1).float().argmax(1).tolist())) > 1
+    assert (kept.abs().sum(dim=3) > 0).all()
