@@ -15,7 +15,7 @@ endif
 TORCH_PIN := $(shell sed -n 's/^ *"\(torch==[0-9.]*\)",.*/\1/p' pyproject.toml)
 STAMP := $(VENV)/.installed-$(TORCH)
 
-.PHONY: venv demo test lint format clean
+.PHONY: venv demo test test-fast lint format clean
 
 venv: $(STAMP)
 
@@ -32,6 +32,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet --no-deps $(TORCH_INDEX_$(TORCH)) '$(TORCH_PIN)'
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# Byte-code now, as a regular install would: `emotune --help` then starts without compiling.
+	$(BIN)/python -m compileall -q app classifier playlists migrations
 	touch $(STAMP)
 
 lint: venv
@@ -46,8 +48,16 @@ format: venv
 demo: venv
 	$(BIN)/emotune demo --out demo-output
 
+# The whole suite, one pytest-xdist worker per core (`loadgroup` keeps tests that share a
+# server or a fitted model on one worker); what CI runs. PYTEST_WORKERS=0 runs it in one process.
+PYTEST_WORKERS ?= auto
+PYTEST_PARALLEL := $(if $(filter 0,$(PYTEST_WORKERS)),-p no:xdist,-n $(PYTEST_WORKERS) --dist loadgroup)
 test: lint
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q $(PYTEST_PARALLEL)
+
+# Local feedback only, never instead of `make test`: the same, less the tests marked slow.
+test-fast: venv
+	$(BIN)/python -m pytest -q $(PYTEST_PARALLEL) -m "not slow"
 
 clean:
 	rm -rf $(VENV) .pytest_cache demo-output
@@ -71,5 +81,5 @@ bench-voice: venv
 # line is the JSON of faults injected/survived and windows/data lost and duplicates.
 .PHONY: reliability
 reliability: venv
-	$(BIN)/python -m pytest -q tests/reliability
+	$(BIN)/python -m pytest -q $(PYTEST_PARALLEL) tests/reliability
 	@cat .reliability.json

@@ -7,16 +7,48 @@ import sys
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 
 from app.config import Settings, load_settings
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from app.db.engine import Store
 
+
+class LazyConsole:
+    """A rich `Console` made on first use: importing rich costs more than `emotune --help`
+    may spend, so a command module can name the console at import time for free."""
+
+    def __init__(self, *, stderr: bool) -> None:
+        object.__setattr__(self, "_stderr", stderr)
+        object.__setattr__(self, "_console", None)
+
+    @property
+    def real(self) -> Console:
+        if self._console is None:
+            from rich.console import Console
+
+            made = Console(stderr=self._stderr, highlight=False, soft_wrap=True)
+            object.__setattr__(self, "_console", made)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self.real, name, value)
+
+    def __enter__(self) -> Console:
+        return self.real.__enter__()
+
+    def __exit__(self, *exc: object) -> None:
+        self.real.__exit__(*exc)
+
+
 # Human output goes to stderr when --json owns stdout; rich writes to this console.
-console = Console(stderr=False, highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+console: Console = LazyConsole(stderr=False)  # type: ignore[assignment]
+err_console: Console = LazyConsole(stderr=True)  # type: ignore[assignment]
 
 
 def settings(*, tighten: bool = True) -> Settings:

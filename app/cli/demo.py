@@ -15,7 +15,7 @@ def demo(
         "demo-output"
     ),
     tracks: Annotated[int, typer.Option(min=1, max=40, help="How many tracks to play.")] = 8,
-    speed: Annotated[float, typer.Option(min=1.0, help="Emulator playback speed.")] = 16.0,
+    speed: Annotated[float, typer.Option(min=1.0, help="Emulator playback speed.")] = 25.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Run the whole product offline: simulated headset, local Spotify, listen, sync, sort, queue.

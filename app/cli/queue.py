@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from app.cli.common import (
     IncludeSyntheticOpt,
@@ -103,6 +102,8 @@ def queue(
         console.print("no tagged tracks matched; `emotune listen` tags tracks as you play them")
         return
     action = "would queue" if dry_run else "playing" if play else "queued"
+    from rich.table import Table
+
     table = Table("#", "track", "artists", "emotion", "valence", "arousal", title=action)
     for i, t in enumerate(result["tracks"], 1):
         table.add_row(

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from app.cli.common import (
     IncludeSyntheticOpt,
@@ -72,6 +71,8 @@ def sync(
     # Only --include-synthetic lets synthetic-basis tags in; then say how many each holds.
     marked = any(p["synthetic"] for p in report.playlists)
     columns = ["playlist", "tracks", *(["SYNTHETIC"] if marked else [])]
+    from rich.table import Table
+
     table = Table(*columns, "added", "removed", "moved", "writes", title=title)
     for p in report.playlists:
         name = p["name"] + (" (new)" if p["created"] else "")

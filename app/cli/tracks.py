@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from app.cli.common import console, open_user_store, print_json
 from app.emotions import EMOTIONS
@@ -44,6 +43,8 @@ def tracks(
     if not rows:
         console.print("no tracks yet: `emotune listen` tags tracks as you play them")
         return
+    from rich.table import Table
+
     table = Table("track", "artists", "emotion", "valence", "arousal", "confidence", "listens")
     # Never squeezed: a narrow terminal shortens names, not what a tag rests on.
     table.add_column("basis", no_wrap=True, min_width=len("SYNTHETIC"))

@@ -15,9 +15,11 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,10 +37,18 @@ MOOD_CYCLE = ("happy", "calm", "sad", "tense")
 class DemoOptions:
     out: Path
     tracks: int = 8
-    speed: float = 16.0  # emulator track-seconds per wall second
-    min_track_wall_s: float = 9.0
+    speed: float = 25.0  # emulator track-seconds per wall second
+    # A track must play long enough for `min_windows` 4-s windows of (real-time) EEG, one
+    # every `stride_s`, inside it (4 + 3 x 0.25 = 4.75 s), and for the last of them to be
+    # read before the next track is seen.
+    min_track_wall_s: float = 6.0
     max_track_wall_s: float = 15.0
     min_windows: int = 4
+    # `emotune listen` reads a window every 1 s and polls Spotify every 1 s; sped up, the
+    # demo reads a window every 0.25 s and polls the emulator's player every 0.5 s (12.5 s
+    # of track time at 25x), so four windows fit the few seconds each track plays.
+    stride_s: float = 0.25
+    poll_interval_s: float = 0.5
 
 
 @dataclass
@@ -66,16 +76,18 @@ def prepare_home(out: Path) -> Path:
 
 
 def pick_tracks(emulator: Any, opts: DemoOptions) -> list[Any]:
-    """Sample-library tracks that play between min and max wall seconds at the demo speed."""
+    """The shortest sample-library tracks that play at least `min_track_wall_s` (and at most
+    `max_track_wall_s`) at the demo speed, in library order."""
     fitting = []
     for track_id in emulator.sample_track_ids():
         track = emulator.track(track_id)
         wall = track.duration_ms / 1000 / opts.speed
         if track.kind == "track" and opts.min_track_wall_s <= wall <= opts.max_track_wall_s:
             fitting.append(track)
-        if len(fitting) == opts.tracks:
-            return fitting
-    raise RuntimeError("the sample library has too few tracks of a demo-friendly length")
+    if len(fitting) < opts.tracks:
+        raise RuntimeError("the sample library has too few tracks of a demo-friendly length")
+    shortest = {t.id for t in sorted(fitting, key=lambda t: t.duration_ms)[: opts.tracks]}
+    return [t for t in fitting if t.id in shortest]
 
 
 def track_moods(tracks: list[Any]) -> list[str]:
@@ -89,18 +101,10 @@ def run_demo(
     from app.config import load_settings
     from app.db import repository
     from app.db.engine import open_store
-    from app.jobs.listen import ListenOptions, ListenSession, snapshot_from_playback
-    from app.jobs.queue import queue_for_mood, require_eeg_mood
-    from app.jobs.sort import run_sort
-    from app.jobs.sync import playlist_name, run_sync
-    from app.plots import draw_mood_map, draw_timelines, track_points, track_timelines
     from app.spotify import client_from_settings, login
-    from classifier.lsl_source import EEGSource
-    from classifier.pipeline import Predictor, set_torch_threads
     from playlists.emulator import start_emulator
 
     started = time.monotonic()
-    set_torch_threads(1)  # real-time work is light; a second thread only adds contention
     result = DemoResult()
     with user_umask():  # --out follows the user's umask; the demo home in it is owner-only
         opts.out.mkdir(parents=True, exist_ok=True)
@@ -112,17 +116,6 @@ def run_demo(
         os.environ["EMOTUNE_SPOTIFY_URL"] = emulator.url
         os.environ["SPOTIPY_REDIRECT_URI"] = f"http://127.0.0.1:{_free_port()}/callback"
         cfg = load_settings()
-        store = open_store(cfg.database_url)
-        with store.session() as db:
-            model = repository.register_model(
-                db,
-                name="demo-synthetic-tsception",
-                kind="eeg",
-                path=str(DEMO_MODEL),
-                description="TSCeption trained on SYNTHETIC Muse-like EEG (demo only)",
-                activate=True,
-            )
-            model_id = model.id
         say(f"Spotify emulator on {emulator.url}; logging in with PKCE against it")
         login(
             cfg,
@@ -149,64 +142,105 @@ def run_demo(
              "--source-id", DEMO_SOURCE_ID],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
+        # While the simulated headset starts in its own process: the store, the model, and
+        # (in a thread) what the steps after listening need.
+        store = open_store(cfg.database_url)
+        with store.session() as db:
+            model = repository.register_model(
+                db,
+                name="demo-synthetic-tsception",
+                kind="eeg",
+                path=str(DEMO_MODEL),
+                description="TSCeption trained on SYNTHETIC Muse-like EEG (demo only)",
+                activate=True,
+            )
+            model_id = model.id
+        from app.jobs.listen import ListenOptions, ListenSession, snapshot_from_playback
+        from classifier.lsl_source import EEGSource
+        from classifier.pipeline import Predictor, set_torch_threads
+
+        set_torch_threads(1)  # real-time work is light; a second thread only adds contention
+        predictor = Predictor.load(DEMO_MODEL)
+        lastfm = _after_listening_in_background(tracks, moods)
         source = EEGSource(
             cfg.eeg_stream_name, cfg.eeg_stream_type, source_id=DEMO_SOURCE_ID, resolve_timeout_s=20
         )
         try:
             source.connect()
             # 3. Play the tracks (sped up) while the real listening pipeline tags them;
-            # playback starts once the session is up, so no track begins unobserved.
+            # playback starts once the session is up, so no track begins unobserved, and the
+            # session ends when the last track has been played.
             play_s = sum(t.duration_ms for t in tracks) / 1000 / opts.speed
             say(
                 f"playing {len(tracks)} sample tracks at {opts.speed:g}x ({play_s:.0f} s) "
                 "while `emotune listen`'s pipeline tags them"
             )
+            session_stop = threading.Event()
 
             def on_session_event(event: dict) -> None:
                 if event["event"] == "session":
                     client.start_playback([t.uri for t in tracks])
+                elif event["event"] == "listen_end" and event["uri"] == tracks[-1].uri:
+                    session_stop.set()  # the tag follows this event; then the session ends
                 on_event(event)
 
             session = ListenSession(
                 store,
                 source,
-                Predictor.load(DEMO_MODEL),
+                predictor,
                 lambda: snapshot_from_playback(client.playback_state(), time.time()),
                 model_id=model_id,
                 recordings_dir=cfg.recordings_dir,
                 options=ListenOptions(
-                    duration_s=play_s + 3.0,
+                    duration_s=play_s + 10.0,  # only bounds a run whose last track never ends
                     playback_rate=opts.speed,
                     min_windows_per_listen=opts.min_windows,
+                    stride_s=opts.stride_s,
+                    poll_interval_s=opts.poll_interval_s,
                 ),
                 emit=on_session_event,
+                stop=session_stop,
             )
             session.run()
             # 4. Sync, sort, queue --now, against the emulator (the mood reading is fresh).
+            from app.jobs.queue import queue_for_mood, require_eeg_mood
+
             mood = require_eeg_mood(cfg)
+        except BaseException:
+            lastfm.add_done_callback(_stop_lastfm)
+            raise
         finally:
             source.close()
             simulator.kill()
             simulator.wait()
-        say("sync: one playlist per emotion")
-        # The demo model is synthetic-trained on purpose, so its tags are used here.
-        sync = run_sync(cfg, client, include_synthetic=True)
-        mixed = client.create_playlist("emotune demo · mixed", "sample tracks in play order")
-        client.add_items(mixed.id, [t.uri for t in tracks])
-        say("sort: the mixed playlist along an arc through the valence-arousal plane")
-        result.sort = run_sort(cfg, client, mixed.id, by="arc", include_synthetic=True)
-        say("queue --now: tracks that match the current (synthetic) mood")
-        result.queue = queue_for_mood(
-            cfg, client, mood[0], mood[1], count=3, include_synthetic=True
-        )
-        say("music tags: a mostly unheard playlist placed by (emulated) Last.fm tags, then sorted")
-        result.music = _music_sort(cfg, client, emulator, tracks, moods)
+        from app.jobs.sort import run_sort
+        from app.jobs.sync import playlist_name, run_sync
+
+        with lastfm.result() as fm:  # started while the tracks played
+            say("sync: one playlist per emotion")
+            # The demo model is synthetic-trained on purpose, so its tags are used here.
+            sync = run_sync(cfg, client, include_synthetic=True)
+            mixed = client.create_playlist("emotune demo · mixed", "sample tracks in play order")
+            client.add_items(mixed.id, [t.uri for t in tracks])
+            say("sort: the mixed playlist along an arc through the valence-arousal plane")
+            result.sort = run_sort(cfg, client, mixed.id, by="arc", include_synthetic=True)
+            say("queue --now: tracks that match the current (synthetic) mood")
+            result.queue = queue_for_mood(
+                cfg, client, mood[0], mood[1], count=3, include_synthetic=True
+            )
+            say(
+                "music tags: a mostly unheard playlist placed by (emulated) Last.fm tags, "
+                "then sorted"
+            )
+            result.music = _music_sort(cfg, client, emulator, fm, tracks)
         names = {t.uri: t.name for t in tracks}
         for p in sync.playlists:
             items = client.playlist_items(p["playlist_id"])
             result.playlists[p["emotion"]] = [names.get(i.uri, i.uri or "?") for i in items]
 
         # 5. The summary and the pictures.
+        from app.plots import draw_mood_map, draw_timelines, track_points, track_timelines
+
         with store.session() as db:
             tagged = {r.uri: r for r in repository.list_tracks(db)}
             points, timelines = track_points(db), track_timelines(db, limit=len(tracks))
@@ -233,18 +267,49 @@ def run_demo(
     return result
 
 
+def _after_listening_in_background(heard: list[Any], moods: list[str]) -> Future:
+    """What the steps after listening need, made in a worker thread while the tracks play
+    (listening waits on real-time EEG, so the machine is mostly idle): the plotting and
+    playlist modules imported, and the Last.fm emulator (its CA and sample library) started
+    with the heard tracks' scripted moods. The future's result is the emulator's handle."""
+
+    def prepare() -> Any:
+        import mne  # noqa: F401  (the session's raw EEG is written as FIF when it ends)
+
+        import app.jobs.music
+        import app.jobs.sort
+        import app.jobs.sync  # noqa: F401
+        from app.plots import _pyplot
+        from playlists.lastfm_emulator import start_lastfm_emulator
+
+        _pyplot()  # matplotlib: the slowest import of the demo
+
+        return start_lastfm_emulator(moods={t.uri: m for t, m in zip(heard, moods, strict=True)})
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="demo-prepare")
+    future = pool.submit(prepare)
+    pool.shutdown(wait=False)
+    return future
+
+
+def _stop_lastfm(started: Future) -> None:
+    """Stop the Last.fm emulator once it is up (the demo failed before it was used)."""
+    if started.exception() is None:
+        started.result().stop()
+
+
 def _music_sort(
-    cfg: Any, client: Any, emulator: Any, heard: list[Any], moods: list[str], unheard: int = 22
+    cfg: Any, client: Any, emulator: Any, fm: Any, heard: list[Any], unheard: int = 22
 ) -> dict[str, Any]:
     """The heard tracks among `unheard` others in one playlist: Last.fm tags from the local
-    emulator (scripted moods, the heard tracks' own included) place the rest; sort by arc."""
+    emulator `fm` (scripted moods, the heard tracks' own included) place the rest; sort by arc."""
     from app.config import load_settings
     from app.db import repository
     from app.db.engine import open_store
     from app.jobs.music import run_music_fetch
     from app.jobs.sort import run_sort
     from app.lastfm import client_from_settings as lastfm_client
-    from playlists.lastfm_emulator import SANDBOX_API_KEY, start_lastfm_emulator
+    from playlists.lastfm_emulator import SANDBOX_API_KEY
 
     heard_uris = [t.uri for t in heard]
     others = [f"spotify:track:{i}" for i in emulator.sample_track_ids()]
@@ -253,19 +318,18 @@ def _music_sort(
     uris = list(others)
     for k, uri in enumerate(heard_uris):  # the heard tracks spread through the playlist
         uris.insert(min(len(uris), k * (step + 1)), uri)
-    with start_lastfm_emulator(moods=dict(zip(heard_uris, moods, strict=True))) as fm:
-        os.environ.update(
-            LASTFM_API_KEY=SANDBOX_API_KEY, EMOTUNE_LASTFM_URL=fm.url, EMOTUNE_LASTFM_CA=fm.ca_file
-        )
-        cfg = load_settings()
-        mixed = client.create_playlist("emotune demo · mostly unheard", "sample tracks, few heard")
-        client.add_items(mixed.id, uris)
-        fetch = run_music_fetch(
-            cfg, lastfm_client(cfg, min_interval_s=0.0), spotify=client, playlist=mixed.id
-        )
-        sort = run_sort(cfg, client, mixed.id, by="arc", include_synthetic=True)
-        order = [item.uri for item in client.playlist_items(mixed.id)]
-        scripted = {u: fm.scripted_mood(u) for u in order}
+    os.environ.update(
+        LASTFM_API_KEY=SANDBOX_API_KEY, EMOTUNE_LASTFM_URL=fm.url, EMOTUNE_LASTFM_CA=fm.ca_file
+    )
+    cfg = load_settings()
+    mixed = client.create_playlist("emotune demo · mostly unheard", "sample tracks, few heard")
+    client.add_items(mixed.id, uris)
+    fetch = run_music_fetch(
+        cfg, lastfm_client(cfg, min_interval_s=0.0), spotify=client, playlist=mixed.id
+    )
+    sort = run_sort(cfg, client, mixed.id, by="arc", include_synthetic=True)
+    order = [item.uri for item in client.playlist_items(mixed.id)]
+    scripted = {u: fm.scripted_mood(u) for u in order}
     store = open_store(cfg.database_url)
     try:
         with store.session() as db:

@@ -21,8 +21,9 @@ The same line is written to `.reliability.json` in the directory pytest ran from
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -118,7 +119,23 @@ def summary_line() -> str:
     return json.dumps(LEDGER.totals())
 
 
-def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ANN001
+def ledger_state() -> dict[str, list[dict[str, Any]]]:
+    """This process's records, as plain data (an xdist worker sends them to the controller)."""
+    return {
+        "records": [asdict(r) for r in LEDGER.records],
+        "fuzz": [asdict(f) for f in LEDGER.fuzz],
+    }
+
+
+def absorb(state: dict[str, list[dict[str, Any]]]) -> None:
+    """Add another process's records (`ledger_state()`) to this one's ledger."""
+    LEDGER.records.extend(FaultRecord(**r) for r in state["records"])
+    LEDGER.fuzz.extend(FuzzRecord(**f) for f in state["fuzz"])
+
+
+def write_summary(terminalreporter, config) -> None:  # noqa: ANN001
+    """The table and the JSON line (also `.reliability.json`); called by tests/conftest.py's
+    pytest_terminal_summary, which runs in the process that reports (the xdist controller)."""
     if not LEDGER.records and not LEDGER.fuzz:
         return
     terminalreporter.write_sep("-", "reliability (faults injected and what they cost)")
