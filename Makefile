@@ -22,7 +22,8 @@ venv: $(STAMP)
 # Reinstall only when the dependency list changes; the project is installed editable.
 # torch goes first, alone and without its dependencies, from the index TORCH names (an
 # unreachable index costs seconds for one package, not for all of them); the rest, torch's
-# own dependencies included, then comes from the usual index.
+# own dependencies included, then comes from the usual index. The project is then byte-compiled,
+# as a regular install would be: `emotune --help` starts without compiling its modules.
 $(STAMP): pyproject.toml
 	@for other in $(VENV)/.installed-*; do \
 	  if [ -e "$$other" ] && [ "$$other" != "$(STAMP)" ]; then \
@@ -32,7 +33,6 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet --no-deps $(TORCH_INDEX_$(TORCH)) '$(TORCH_PIN)'
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	# Byte-code now, as a regular install would: `emotune --help` then starts without compiling.
 	$(BIN)/python -m compileall -q app classifier playlists migrations
 	touch $(STAMP)
 

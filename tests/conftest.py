@@ -43,6 +43,8 @@ def pytest_configure(config: pytest.Config) -> None:
     cfg.write_text(f"[lab]\nSessionID = emotune-tests-{uuid.uuid4().hex[:12]}\n")
     config.stash[_LSL_FOLDER] = (folder, os.environ.get("LSLAPICFG"))
     os.environ["LSLAPICFG"] = str(cfg)
+    # pytest-xdist registers it; a run without xdist (`PYTEST_WORKERS=0`) knows it too.
+    config.addinivalue_line("markers", "xdist_group(name): run on the same xdist worker")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

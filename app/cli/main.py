@@ -7,7 +7,6 @@ functions, so `emotune --help` stays fast.
 from __future__ import annotations
 
 import inspect
-import logging
 import sys
 from collections.abc import Iterator, MutableMapping
 from typing import Annotated, Any
@@ -197,6 +196,8 @@ def main(
     Example: emotune init && emotune doctor
     """
     ctx.obj = {"verbose": verbose}
+    import logging  # here: `emotune --help` never needs it
+
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
