@@ -398,19 +398,67 @@ def load_recordings(
 # --- DREAMER -----------------------------------------------------------------------------
 
 
+# Run by check_dreamer_layout in a child interpreter: prints one JSON object, the layout or
+# the ClassifierError's message.
+_LAYOUT_IN_CHILD = """
+import json, sys
+from classifier.datasets import read_dreamer_layout
+from classifier.errors import ClassifierError
+try:
+    print(json.dumps({"layout": read_dreamer_layout(sys.argv[1])}))
+except ClassifierError as exc:
+    print(json.dumps({"error": str(exc)}))
+"""
+
+
 def check_dreamer_layout(mat_path: str | Path) -> tuple[int, int, bool]:
     """Open a DREAMER-layout .mat and check its structure: (subjects, trials, synthetic).
 
     `synthetic` is True for files written by `classifier.synthetic` (they carry a note).
+    The file is read in a child interpreter: scipy's MATLAB reader does not raise but crashes
+    the process (a segmentation fault) on some corrupted files, e.g. a data element whose type
+    code is out of range (scipy PR #25349, not merged). A file that passes here is then safe
+    for torcheeg, which reads it with the same reader.
 
     Raises ClassifierError naming the first thing that differs from
     DREAMER.Data{s}.EEG.stimuli{t} ([n, 14] at 128 Hz) with .ScoreValence/.ScoreArousal.
     """
-    import scipy.io as sio
+    import json
+    import signal
+    import subprocess
+    import sys
 
     mat_path = Path(mat_path)
     if not mat_path.is_file():
         raise ClassifierError(f"DREAMER file {mat_path} does not exist")
+    child = subprocess.run(
+        [sys.executable, "-c", _LAYOUT_IN_CHILD, str(mat_path)],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    lines = child.stdout.strip().splitlines()
+    if child.returncode == 0 and lines:
+        answer = json.loads(lines[-1])
+        if "error" in answer:
+            raise ClassifierError(answer["error"])
+        n_subjects, n_trials, synthetic = answer["layout"]
+        return int(n_subjects), int(n_trials), bool(synthetic)
+    if child.returncode < 0:
+        why = f"the MATLAB reader crashed on it: {signal.Signals(-child.returncode).name}"
+    else:
+        last = child.stderr.strip().splitlines()
+        why = f"the reader failed: {last[-1] if last else f'exit {child.returncode}'}"
+    raise ClassifierError(
+        f"{mat_path}: not a readable MATLAB file ({why}); use the original DREAMER.mat"
+    )
+
+
+def read_dreamer_layout(mat_path: str | Path) -> tuple[int, int, bool]:
+    """check_dreamer_layout's reading, in this process: only for a child interpreter."""
+    import scipy.io as sio
+
+    mat_path = Path(mat_path)
     try:
         mat = sio.loadmat(str(mat_path), verify_compressed_data_integrity=False)
     except Exception as exc:  # scipy raises several unrelated types for a non-.mat file
