@@ -87,7 +87,11 @@ def listen(
     ] = None,
     playback_rate: Annotated[
         float,
-        typer.Option(help="Track seconds per wall second: 1 for Spotify; the emulator's --speed."),
+        typer.Option(
+            help="Track seconds per wall second: 1 for Spotify; the emulator's --speed (then "
+            "the player is polled, and a window read, that much more often, down to every "
+            "0.25 s)."
+        ),
     ] = 1.0,
 ) -> None:
     """Tag the tracks you play: read the EEG stream, classify it, store emotions per track.
@@ -97,7 +101,12 @@ def listen(
 
     Example: emotune listen --rate
     """
-    from app.jobs.listen import ListenOptions, ListenSession, snapshot_from_playback
+    from app.jobs.listen import (
+        ListenOptions,
+        ListenSession,
+        snapshot_from_playback,
+        step_for_playback_rate,
+    )
     from app.spotify import client_from_settings
     from classifier.lsl_source import EEGSource
 
@@ -130,6 +139,8 @@ def listen(
         options=ListenOptions(
             duration_s=duration,
             playback_rate=playback_rate,
+            poll_interval_s=step_for_playback_rate(playback_rate),
+            stride_s=step_for_playback_rate(playback_rate),
             min_windows_per_listen=min_windows or cfg.min_windows_per_listen,
             line_noise_hz=cfg.line_noise_hz,
         ),

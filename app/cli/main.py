@@ -6,6 +6,7 @@ functions, so `emotune --help` stays fast.
 
 from __future__ import annotations
 
+import copy
 import inspect
 import sys
 from collections.abc import Iterator, MutableMapping
@@ -64,22 +65,25 @@ class LazyCommands(MutableMapping[str, click.Command]):
 
 
 class LazyCommandsGroup(TyperGroup):
-    """The root group: each command is built from `commands` on first lookup; the root's
-    help lists them from their names and docstrings without building any."""
+    """A group whose commands are built from typer's infos on first lookup (see `defer`);
+    its help lists them from their names and docstrings without building any."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        infos: dict[str, CommandInfo | TyperInfo] = {}
-        for info in commands.registered_commands:
-            infos[_command_name(info)] = info
-        for group in commands.registered_groups:
-            name = typer.main.solve_typer_info_defaults(group).name
-            assert isinstance(name, str), "every command group is added with a name"
-            infos[name] = group
-        lazy = LazyCommands(infos)
+        lazy = LazyCommands({})
         for name, command in self.commands.items():
             lazy[name] = command
         self.commands = lazy  # type: ignore[assignment]
+
+    def defer(self, typer_app: typer.Typer) -> None:
+        """Add `typer_app`'s commands and groups, to be built when first looked up."""
+        assert isinstance(self.commands, LazyCommands)
+        for info in typer_app.registered_commands:
+            self.commands.infos[_command_name(info)] = info
+        for group in typer_app.registered_groups:
+            name = typer.main.solve_typer_info_defaults(group).name
+            assert isinstance(name, str), "every command group is added with a name"
+            self.commands.infos[name] = group
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """click's command list, from each command's docstring (none is built for it)."""
@@ -130,12 +134,25 @@ def _short_help(short_help: str | None, help_: str, limit: int) -> str:
 
 def _build(info: CommandInfo | TyperInfo) -> click.Command:
     if isinstance(info, TyperInfo):
-        return typer.main.get_group_from_info(
-            info,
+        # The group itself (its help, its callback) from a copy of its typer without
+        # commands, which are then deferred: `emotune model train --help` builds `train`
+        # and none of its siblings.
+        assert info.typer_instance is not None, "a group is added with its typer"
+        hollow_app = copy.copy(info.typer_instance)
+        hollow_app.registered_commands = []
+        hollow_app.registered_groups = []
+        hollow = copy.copy(info)
+        hollow.typer_instance = hollow_app
+        hollow.cls = LazyCommandsGroup
+        group = typer.main.get_group_from_info(
+            hollow,
             pretty_exceptions_short=app.pretty_exceptions_short,
             rich_markup_mode=app.rich_markup_mode,
             suggest_commands=app.suggest_commands,
         )
+        assert isinstance(group, LazyCommandsGroup)
+        group.defer(info.typer_instance)
+        return group
     return typer.main.get_command_from_info(
         info,
         pretty_exceptions_short=app.pretty_exceptions_short,
@@ -144,7 +161,12 @@ def _build(info: CommandInfo | TyperInfo) -> click.Command:
 
 
 class ErrorBoundaryGroup(LazyCommandsGroup):
-    """Turns user errors from any command into one line on stderr and exit code 1."""
+    """The root group: every command of `commands`, built on first lookup. Turns user errors
+    from any command into one line on stderr and exit code 1."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.defer(commands)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

@@ -85,6 +85,19 @@ class RatingDesk:
             self._answers.put((listen_id, track_id, rating))
 
 
+# The shortest step between windows and between player polls: the session's tick.
+MIN_STEP_S = 0.25
+
+
+def step_for_playback_rate(playback_rate: float) -> float:
+    """Seconds between windows, and between player polls, for a player that advances
+    `playback_rate` track-seconds per wall second: 1 s for Spotify (1x). A sped-up player
+    (the emulator) is watched that many times more often, down to MIN_STEP_S, so a track
+    still gets about as many windows, and its edges are placed about as closely in track
+    time, as at 1x."""
+    return min(1.0, max(MIN_STEP_S, 1.0 / playback_rate))
+
+
 @dataclass
 class ListenOptions:
     duration_s: float | None = None  # None: until stopped
@@ -96,7 +109,7 @@ class ListenOptions:
     mood_every_s: float = 5.0
     edge_guard_s: float = 0.5  # classify a window only when this much signal follows it
     line_noise_hz: float = 50.0
-    tick_s: float = 0.25
+    tick_s: float = MIN_STEP_S
 
 
 @dataclass
@@ -225,7 +238,7 @@ class ListenSession:
                 self.summary.samples_lost += lost
                 spool.append(samples, stamps)
                 live.push(samples, stamps)
-                # 2. player: one poll a second into the timeline
+                # 2. player: one poll every poll_interval_s into the timeline
                 if now >= next_poll:
                     next_poll = now + self.opts.poll_interval_s
                     self._poll_player()

@@ -96,3 +96,24 @@ def test_a_command_is_built_only_when_looked_up() -> None:
     assert listen is not None and "--duration" in {o for p in listen.params for o in p.opts}
     assert set(root.commands.built) == {"listen"}
     assert root.get_command(ctx, "no-such-command") is None
+
+
+def test_a_group_builds_only_the_subcommand_looked_up_and_lists_the_rest_as_click_would() -> None:
+    root = typer.main.get_command(app)
+    assert isinstance(root, click.Group)
+    ctx = click.Context(root, info_name="emotune")
+    model = root.get_command(ctx, "model")
+    assert isinstance(model, click.Group)
+    assert model.commands.built == {}
+    model_ctx = click.Context(model, info_name="model", parent=ctx)
+    lazy_help = model.get_help(model_ctx)
+    assert model.commands.built == {}  # `emotune model --help` builds no subcommand
+    train = model.get_command(model_ctx, "train")
+    assert train is not None and "--recordings" in {o for p in train.params for o in p.opts}
+    assert set(model.commands.built) == {"train"}
+    # the listing reads as click's own over every built subcommand
+    assert {"train", "evaluate", "add", "list", "use", "calibrate"} <= set(model.commands)
+    formatter = model_ctx.make_formatter()
+    dict(model.commands.items())  # build them all
+    click.Group.format_commands(model, model_ctx, formatter)
+    assert formatter.getvalue().strip() in lazy_help

@@ -163,7 +163,8 @@ def in_process_session(
     **extra: Any,
 ) -> Any:
     """A `ListenSession` run in this process (not the CLI) on a connected source, polling
-    `client`'s player, with its events appended to `events`; `extra`: ask_rating, stop."""
+    `client`'s player, with its events appended to `events` (or given to `extra["emit"]`);
+    `extra`: ask_rating, stop, emit."""
     from app.jobs.listen import ListenSession, snapshot_from_playback
     from classifier.pipeline import Predictor
 
@@ -175,6 +176,5 @@ def in_process_session(
         model_id=None,
         recordings_dir=home / "recordings",
         options=options,
-        emit=events.append,
-        **extra,
+        **{"emit": events.append, **extra},
     )

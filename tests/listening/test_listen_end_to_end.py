@@ -39,8 +39,10 @@ from tests.listening.e2e_helpers import (
     wait_for_stream,
 )
 
-SPEED = 4.0  # the emulator plays 4 track-seconds per wall second
-TRACK_WALL_S = 16.0
+# The emulator plays 8 track-seconds per wall second; `listen --playback-rate 8` then reads
+# a window every 0.25 s, so an 8-s track (64 s of track time) still gets its windows.
+SPEED = 8.0
+TRACK_WALL_S = 8.0
 
 
 def test_three_tracks_three_moods_three_tags(monkeypatch, store, demo_model, tmp_path):
@@ -128,10 +130,13 @@ def test_outlet_killed_mid_track_and_nan_bursts(
             )
             wait_for_event(events_path, "session")
             client_from_settings(load_settings()).start_playback([track.uri])
-            time.sleep(11.0)
-            first.kill()  # the headset drops out mid-track ...
+            wait_for_events(
+                events_path, "window", 3, timeout_s=60,
+                where=lambda w: not w["rejected"] and w["placement"] == "inside",
+            )  # fmt: skip
+            first.kill()  # the headset drops out mid-track, its windows stored ...
             first.wait()
-            time.sleep(6.0)
+            time.sleep(4.5)  # (the gap, this plus the restart, must last over 4 s)
             # ... and comes back (same source id, as a restarted `muselsl stream`), with NaN bursts
             second = start_simulator(["--mood", "happy", "--nan-every", "8"], source_id)
             # End on events, not on a clock: the outage has ended, and after it the listener

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
 
 from sqlalchemy import func, select
 
@@ -21,6 +22,13 @@ def test_session_survives_a_500_storm_on_the_player(
 ) -> None:
     [track] = synthetic_tracks(["happy"], duration_ms=120_000)
     events: list[dict] = []
+    heard = threading.Event()  # the first window credited to the track ends the session
+
+    def emit(event: dict) -> None:
+        events.append(event)
+        if event["event"] == "window" and event["placement"] == "inside":
+            heard.set()
+
     with start_emulator(tracks=[track]) as emulator:
         login_to_emulator(monkeypatch, emulator.url)
         client = client_from_settings(load_settings())
@@ -34,10 +42,13 @@ def test_session_survives_a_500_storm_on_the_player(
             source.connect()
             session = in_process_session(
                 store, source, seeded_untrained_model, client, emotune_home,
-                ListenOptions(duration_s=14.0, min_windows_per_listen=1), events,
+                # The player is polled 4 times a second: the storm passes in 1.5 s, not 6.
+                ListenOptions(duration_s=30.0, min_windows_per_listen=1, poll_interval_s=0.25),
+                events, stop=heard, emit=emit,
             )  # fmt: skip
             summary = session.run()
             source.close()
+    assert heard.is_set(), "no window was credited to the track within 30 s"
     assert summary.player_errors >= 3
     assert [e["event"] for e in events].count("player_error") == summary.player_errors
     with store.session() as db:

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from app.config import load_settings
 from app.db.models import Listen, SelfRating, Track, TrackTag
-from app.jobs.listen import ListenOptions
+from app.jobs.listen import ListenOptions, step_for_playback_rate
 from app.spotify import client_from_settings
 from classifier.lsl_source import EEGSource
 from playlists.emulator import start_emulator
@@ -49,7 +49,7 @@ class SlowListener:
 def test_the_next_track_is_tagged_while_the_rating_question_waits(
     monkeypatch, store, seeded_untrained_model, emotune_home
 ) -> None:
-    first, second = synthetic_tracks(["happy", "sad"], duration_ms=int(10 * SPEED * 1000))
+    first, second = synthetic_tracks(["happy", "sad"], duration_ms=int(6 * SPEED * 1000))
     second = dataclasses.replace(second, duration_ms=int(120 * SPEED * 1000))  # outlasts the test
     events: list[dict] = []
     person = SlowListener()
@@ -62,7 +62,11 @@ def test_the_next_track_is_tagged_while_the_rating_question_waits(
             source.connect()
             session = in_process_session(
                 store, source, seeded_untrained_model, client, emotune_home,
-                ListenOptions(duration_s=300.0, playback_rate=SPEED, min_windows_per_listen=1),
+                ListenOptions(
+                    duration_s=300.0, playback_rate=SPEED, min_windows_per_listen=1,
+                    poll_interval_s=step_for_playback_rate(SPEED),
+                    stride_s=step_for_playback_rate(SPEED),
+                ),
                 events, ask_rating=person, stop=stop,
             )  # fmt: skip
             runner = threading.Thread(target=session.run, daemon=True)
