@@ -8,7 +8,6 @@ Precedence, highest first: environment variables, the config file, defaults.
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,6 +68,8 @@ def _default_dirs(env: dict[str, str]) -> tuple[Path, Path]:
 
 def read_config_file(path: Path) -> dict[str, Any]:
     """Parse the TOML config file; a missing file is an empty config."""
+    import tomllib  # here: `emotune --help` reads no config
+
     if not path.exists():
         return {}
     try:

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from app.config import Settings, load_settings
-
+# json and the settings (tomllib, dataclasses) are imported where used: `--help` needs neither.
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from app.config import Settings
     from app.db.engine import Store
 
 
@@ -54,6 +53,8 @@ err_console: Console = LazyConsole(stderr=True)  # type: ignore[assignment]
 def settings(*, tighten: bool = True) -> Settings:
     """The user's settings. First, data of theirs that other accounts can read is made
     owner-only, and one line on stderr says so (doctor passes tighten=False to report it)."""
+    from app.config import load_settings
+
     cfg = load_settings()
     if tighten:
         from app.privacy import tighten_home, tightened_line
@@ -74,6 +75,8 @@ def open_user_store(cfg: Settings | None = None) -> Store:
 
 def print_json(value: Any) -> None:
     """One JSON document on stdout (what scripts read)."""
+    import json
+
     sys.stdout.write(json.dumps(value, indent=None, sort_keys=False, default=str) + "\n")
     sys.stdout.flush()
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -47,6 +46,8 @@ def replay(
         samples, labels = np.column_stack([samples, aux]), [*labels, "Right AUX"]
     cfg = OutletConfig(channel_labels=tuple(labels), lsl_time=lsltime)
     if source_id:
+        from dataclasses import replace
+
         cfg = replace(cfg, source_id=source_id)
     console.print(
         f"publishing {recording.name} ({len(samples) / 256:.0f} s, "

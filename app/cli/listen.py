@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import signal
 import sys
 import threading
@@ -121,6 +120,8 @@ def listen(
     stop = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
     view = None if (quiet or as_json) else LiveView(model_name)
+
+    import json
 
     def emit(event: dict[str, Any]) -> None:
         if as_json:
