@@ -36,7 +36,11 @@ def test_token_file_is_0600_and_never_in_verbose_logs_or_json(store, monkeypatch
             emotune("--verbose", "tracks", "--json"),
             emotune("--verbose", "doctor", "--json"),
         ]
-        emu.inject_fault("500", times=20)  # and an error path, with tracebacks on (--verbose)
+        emu.inject_fault("500", times=2)  # retried, each retry logged (--verbose), then done
+        runs.append(emotune("--verbose", "sync", "--json"))
+        # and an error path, with tracebacks on: a Retry-After too long to wait for ends the
+        # sync at once (a 5xx storm ends it too, after 7.5 s of back-off)
+        emu.inject_fault("429", times=20, retry_after_s=3600)
         runs.append(emotune("--verbose", "sync", "--json"))
         # Refreshed on the way: the file must still be private.
         assert stat.S_IMODE(token_path.stat().st_mode) == 0o600
