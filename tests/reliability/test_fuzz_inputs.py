@@ -307,9 +307,22 @@ def _fuzz_dreamer(n_subjects, n_trials, samples, channels, scores, edits) -> Non
         assert got[0] == n_subjects and got[1] == n_trials
 
 
-# A file scipy's MATLAB reader does not refuse but crashes on (a signal, not an exception):
-# a data element's type code out of range. Found by the fuzzing above; its bytes, rebuilt.
-CRASHER = {"shape": (1, 1, 200, 0, ["a", "b"]), "edits": [(346153, 254), (622454, 56)]}
+# A file scipy's MATLAB reader does not refuse but crashes on (SIGSEGV, not an exception):
+# a value whose element type code is 8, which names no type, so the reader dereferences a
+# NULL type pointer (scipy PR #25349). The fuzzing above found codes past the table, which
+# read a wild pointer and crash only sometimes; this one crashes every time.
+NO_TYPE_CODE = 8
+MI_DOUBLE_TAG = b"\x09\x00\x00\x00\x08\x00\x00\x00"  # miDOUBLE, 8 bytes: one value
+
+
+def _reader_crashing_mat() -> bytes:
+    import scipy.io as sio
+
+    buf = io.BytesIO()
+    sio.savemat(buf, {"x": np.array([1.5])})
+    data = buf.getvalue()
+    assert data.count(MI_DOUBLE_TAG) == 1
+    return data.replace(MI_DOUBLE_TAG, bytes([NO_TYPE_CODE]) + MI_DOUBLE_TAG[1:])
 
 
 def test_dreamer_loader_refuses_a_broken_file_before_torcheeg(tmp_path: Path, faults) -> None:
@@ -329,14 +342,11 @@ def test_dreamer_loader_refuses_a_broken_file_before_torcheeg(tmp_path: Path, fa
         elif broken == "bytes":
             path.write_bytes(b"MATLAB 5.0 MAT-file" + os.urandom(200))
         else:
-            buf = io.BytesIO()
-            sio.savemat(buf, _dreamer_struct(*CRASHER["shape"]))
-            path.write_bytes(mutate(buf.getvalue(), CRASHER["edits"], None))
+            path.write_bytes(_reader_crashing_mat())
             bare = subprocess.run(
                 [sys.executable, "-c", "import sys, scipy.io; scipy.io.loadmat(sys.argv[1])", path],
                 capture_output=True,
             )
-            # A wild pointer: SIGSEGV or SIGBUS, depending on what it lands on.
             assert bare.returncode < 0, "scipy itself reads this file: the test needs another"
         try:
             load_dreamer(path)
