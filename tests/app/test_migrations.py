@@ -11,7 +11,14 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect
 
-from app.db.engine import alembic_config, current_revision, head_revision, open_store
+from app.db.engine import (
+    HEAD_REVISION,
+    alembic_config,
+    current_revision,
+    head_revision,
+    open_store,
+    stamped_revision,
+)
 from app.db.models import Base
 from app.errors import StoreError
 
@@ -23,6 +30,17 @@ def _upgrade(url: str, target: str = "head") -> None:
 def test_single_head() -> None:
     heads = ScriptDirectory.from_config(alembic_config()).get_heads()
     assert len(heads) == 1
+
+
+def test_the_head_known_without_alembic_is_the_migrations_head(tmp_path: Path) -> None:
+    # open_store skips alembic when the store is stamped HEAD_REVISION: it must be the head.
+    assert ScriptDirectory.from_config(alembic_config()).get_heads() == [HEAD_REVISION]
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    _upgrade(url, "0004")  # a store one migration behind is still upgraded on open
+    store = open_store(url)
+    assert stamped_revision(store.engine) == current_revision(store.engine) == HEAD_REVISION
+    store.close()
+    assert stamped_revision(create_engine(f"sqlite:///{tmp_path / 'new.db'}")) is None
 
 
 def test_upgrade_downgrade_upgrade(tmp_path: Path) -> None:
