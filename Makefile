@@ -23,7 +23,9 @@ venv: $(STAMP)
 # torch goes first, alone and without its dependencies, from the index TORCH names (an
 # unreachable index costs seconds for one package, not for all of them); the rest, torch's
 # own dependencies included, then comes from the usual index. The project is then byte-compiled,
-# as a regular install would be: `emotune --help` starts without compiling its modules.
+# as a regular install would be: `emotune --help` starts without compiling its modules. Last,
+# librosa compiles its numba code once (about 30 s; cached beside librosa), so that the first
+# voice check-in, and the first test that extracts voice features, does not.
 $(STAMP): pyproject.toml
 	@for other in $(VENV)/.installed-*; do \
 	  if [ -e "$$other" ] && [ "$$other" != "$(STAMP)" ]; then \
@@ -34,6 +36,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps $(TORCH_INDEX_$(TORCH)) '$(TORCH_PIN)'
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	$(BIN)/python -m compileall -q app classifier playlists migrations
+	$(BIN)/python -c "from classifier.voice.librosa_loader import load_librosa; load_librosa()"
 	touch $(STAMP)
 
 lint: venv
