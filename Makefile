@@ -51,8 +51,9 @@ format: venv
 demo: venv
 	$(BIN)/emotune demo --out demo-output
 
-# The whole suite, one pytest-xdist worker per core (`loadgroup` keeps tests that share a
-# server or a fitted model on one worker); what CI runs. PYTEST_WORKERS=0 runs it in one process.
+# The whole suite on pytest-xdist workers, two per core (`-n auto`, see tests/conftest.py: most
+# slow tests wait on real time); `loadgroup` keeps tests that share a server or a fitted model
+# on one worker. What CI runs. PYTEST_WORKERS=0 runs it in one process, PYTEST_WORKERS=N on N.
 PYTEST_WORKERS ?= auto
 PYTEST_PARALLEL := $(if $(filter 0,$(PYTEST_WORKERS)),-p no:xdist,-n $(PYTEST_WORKERS) --dist loadgroup)
 test: lint

@@ -1,7 +1,7 @@
 """Fast feedback, measured: the test suite's wall time, `emotune demo`'s, and `--help`'s,
 each beside the same figure of a baseline revision measured in the same run.
 
-- suite: what `make test` runs after lint (pytest on every core, `--dist loadgroup`) vs
+- suite: what `make test` runs after lint (pytest, two workers per core, `--dist loadgroup`) vs
   the baseline's own `make test` (pytest in one process). Goal: at most half the time, with
   as many tests passing.
 - demo: `emotune demo --out TMP` (8 tracks, SYNTHETIC EEG). Goal: under 60 s.

@@ -146,6 +146,47 @@ def seeded_untrained_model(store, emotune_home: Path) -> Path:
 
 
 # --- parallel runs -------------------------------------------------------------------------
+# Most of the slow tests wait on real time (EEG at 256 Hz over LSL, a player's clock), their
+# cores idle: on 2 cores, one worker per core kept the CPU two thirds busy. Two per core
+# fill the waits; the cap keeps a many-core machine from starting dozens of workers that
+# each import torch (about 1 GB each, with the processes a test starts).
+WORKERS_PER_CORE = 2
+MAX_WORKERS = 8
+MEMORY_PER_WORKER_BYTES = 2 * 1024**3
+
+
+def auto_worker_count(cores: int, memory_bytes: int | None) -> int:
+    """How many xdist workers `-n auto` starts on `cores` CPUs with `memory_bytes` of RAM."""
+    count = min(WORKERS_PER_CORE * max(cores, 1), MAX_WORKERS)
+    if memory_bytes:
+        count = min(count, max(1, memory_bytes // MEMORY_PER_WORKER_BYTES))
+    return count
+
+
+def usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))  # what this process may run on (containers, taskset)
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def physical_memory_bytes() -> int | None:
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """`-n auto` (what `make test` passes): two workers per core, see auto_worker_count.
+
+    PYTEST_XDIST_AUTO_NUM_WORKERS, when set, is left to xdist (returning None defers to it).
+    """
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None
+    return auto_worker_count(usable_cores(), physical_memory_bytes())
+
+
 # Tests that share what a process builds once go to one worker under `--dist loadgroup`.
 SHARED_BY_GROUP = {
     "postgres": ("postgres_url",),  # one throwaway PostgreSQL server per module
