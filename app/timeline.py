@@ -216,13 +216,21 @@ class StoredListen:
     segments: tuple[tuple[float, float], ...]
 
 
+# A batch run times a window on a line fitted over the whole stretch of stamps, the live
+# run over its few seconds of buffer: the same window's times then differ by float rounding
+# (Unix seconds carry about 1e-7 s) or a sender's jitter. A window overhanging a stored edge
+# by less than this is the one the live run credited there (a stored edge is itself known
+# only to a player poll, about a second).
+EDGE_TOLERANCE_S = 0.01
+
+
 def place_window(
     start: float, end: float, listens: list[StoredListen]
 ) -> tuple[Placement, StoredListen | None]:
     """Where a window falls among stored listens (used when re-classifying or importing)."""
     for listen in listens:
         for seg_start, seg_end in listen.segments:
-            if seg_start <= start and end <= seg_end:
+            if seg_start - EDGE_TOLERANCE_S <= start and end <= seg_end + EDGE_TOLERANCE_S:
                 return Placement.INSIDE, listen
     for listen in listens:
         for seg_start, seg_end in listen.segments:

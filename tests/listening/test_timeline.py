@@ -106,3 +106,19 @@ def test_faster_playback_rate_is_not_a_seek() -> None:
     for t in range(0, 10):
         tl.observe(snap(t, "A", progress_s=4 * t, duration_ms=100_000))
     assert len(tl.listens[0].segments) == 1
+
+
+def test_a_stored_edge_places_the_same_window_timed_a_rounding_apart_inside() -> None:
+    """Batch and live time one window on lines fitted over different spans of stamps."""
+    from app.timeline import EDGE_TOLERANCE_S, StoredListen, place_window
+
+    listen = StoredListen(listen_id=7, segments=((T0 + 10.0, T0 + 24.0),))
+    live_end = T0 + 24.0  # a killed listen is closed where its last live window ends
+    batch_end = live_end + 2.4e-7  # the same window, from the batch's fit: a rounding later
+    assert place_window(batch_end - 4.0, batch_end, [listen]) == (Placement.INSIDE, listen)
+    assert place_window(T0 + 10.0 - 1e-6, T0 + 14.0, [listen]) == (Placement.INSIDE, listen)
+    # The next window on the grid, a stride on, crosses the edge: partly playing.
+    later = live_end + 0.25
+    assert later - live_end > EDGE_TOLERANCE_S
+    assert place_window(later - 4.0, later, [listen]) == (Placement.TRANSITION, listen)
+    assert place_window(T0 + 30.0, T0 + 34.0, [listen]) == (Placement.OUTSIDE, None)
