@@ -64,7 +64,15 @@ def run_suite(tree: Path, args: list[str]) -> dict:
     wall = time.perf_counter() - t0
     tail = run.stdout.strip().splitlines()[-1] if run.stdout.strip() else ""
     counts = {k: int(n) for n, k in re.findall(r"(\d+) (passed|failed|skipped|error)", tail)}
-    return {"wall_s": round(wall, 1), "exit": run.returncode, "counts": counts, "tail": tail}
+    # pytest's short summary (-ra) names each failure: kept, so a red run says which test.
+    failed = [line for line in run.stdout.splitlines() if line.startswith(("FAILED", "ERROR"))]
+    return {
+        "wall_s": round(wall, 1),
+        "exit": run.returncode,
+        "counts": counts,
+        "tail": tail,
+        "failed": failed,
+    }
 
 
 def run_demo(tree: Path) -> float:
@@ -112,6 +120,8 @@ def main() -> None:
                     )
                 now_runs.append(run_suite(ROOT, NOW_SUITE))
                 print(f"suite now:    {now_runs[-1]['tail']} ({now_runs[-1]['wall_s']} s)")
+                for line in now_runs[-1]["failed"]:
+                    print(f"  {line}")
             suite = summarise(
                 [r["wall_s"] for r in now_runs], [r["wall_s"] for r in before_runs], "suite_s"
             )

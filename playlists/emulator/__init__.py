@@ -265,6 +265,16 @@ class EmulatorHandle:
     def clear_log(self) -> None:
         self._locked(self.server.log.clear)
 
+    def wait_until_answered(self, timeout_s: float = 30.0) -> None:
+        """Return once every request received so far has been answered (and applied).
+
+        A write the client gave up on (a "slow" fault) is still applied when its delay ends,
+        as Spotify may apply one; what a later sync reads must include it.
+        """
+        with self.server.answered:
+            if not self.server.answered.wait_for(lambda: self.server.in_flight == 0, timeout_s):
+                raise TimeoutError(f"{self.server.in_flight} requests still unanswered")
+
     def request_counts(self) -> dict[str, int]:
         """Web API requests seen so far: {"read": GETs, "write": POST/PUT/DELETE}."""
         log = [e for e in self.exchanges() if e.path.startswith("/v1/")]

@@ -104,6 +104,10 @@ class EmulatorServer(ThreadingHTTPServer):
         self.world = world
         self.lock = threading.RLock()
         self.log: list[Exchange] = []
+        # Requests received and not yet answered (a "slow" fault answers after its delay,
+        # whether or not the client still waits): tests wait for none before reading state.
+        self.in_flight = 0
+        self.answered = threading.Condition(self.lock)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -129,6 +133,16 @@ class Handler(BaseHTTPRequestHandler):
         self._handle("DELETE")
 
     def _handle(self, method: str) -> None:
+        with self.server.lock:
+            self.server.in_flight += 1
+        try:
+            self._answer(method)
+        finally:
+            with self.server.lock:
+                self.server.in_flight -= 1
+                self.server.answered.notify_all()
+
+    def _answer(self, method: str) -> None:
         parts = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""

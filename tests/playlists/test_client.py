@@ -181,6 +181,10 @@ def test_5xx_and_slow_responses_retry_a_bounded_number_of_times(emu, tmp_path) -
     emu.inject_fault("slow", delay_s=1.0, times=3)
     with pytest.raises(PlaylistsError, match="timed out 3 times"):
         client.me()
+    # The client has given up; the server still answers each request when its delay ends.
+    given_up = len(emu.exchanges())
+    emu.wait_until_answered(timeout_s=10)
+    assert len(emu.exchanges()) - given_up >= 1 and emu.server.in_flight == 0
 
 
 def test_expired_token_is_refreshed_once(emu, client) -> None:

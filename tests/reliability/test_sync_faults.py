@@ -122,7 +122,10 @@ def test_storms_of_429_5xx_timeouts_and_token_expiry_converge(cli, store, emu, f
         if e.status == 429 and e.response_headers.get("Retry-After") == "1"
     )
     waited = log[i + 1].at - log[i].at >= 0.95 and took >= 1.0
-    sync_json(cli)  # the next sync tidies whatever a timed-out-but-applied write left
+    # A write the client gave up on may land after the sync ended (its delay is wall time);
+    # the next sync, run once it has, tidies whatever such writes left.
+    emu.wait_until_answered()
+    sync_json(cli)
     problems, duplicates = converged(store, emu, before)
     faults.measured(duplicates=duplicates)
     # Each fault is survived when the request it hit was sent again and succeeded (a 429
@@ -255,6 +258,7 @@ def test_sync_killed_mid_apply_then_rerun_converges(store, emu, faults) -> None:
     assert proc.returncode == -9
     faults.inject("process: kill -9 of sync mid-apply")
     emu.clear_faults()
+    emu.wait_until_answered()  # the write the killed sync had sent still lands, as it may
     db_path = load_settings().data_dir / "emotune.db"
     rerun = emotune("sync", "--json")
     with sqlite3.connect(db_path) as con:
