@@ -1,6 +1,6 @@
 """Shared fixtures: an isolated EMOTUNE_HOME per test and a migrated store in it.
 
-The suite also runs in parallel (`make test`: pytest-xdist, one worker per core). What lets
+The suite also runs in parallel (`make test`: pytest-xdist, two workers per core). What lets
 it: every test's home is its own tmp_path; each pytest process has its own LSL session (see
 `pytest_configure`), so no test sees another worker's outlets, nor a real headset; and the
 reliability ledger of each worker is summed by the controller (see the hooks at the end).

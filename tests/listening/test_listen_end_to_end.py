@@ -139,6 +139,8 @@ def test_outlet_killed_mid_track_and_nan_bursts(
             time.sleep(4.5)  # (the gap, this plus the restart, must last over 4 s)
             # ... and comes back (same source id, as a restarted `muselsl stream`), with NaN bursts
             second = start_simulator(["--mood", "happy", "--nan-every", "8"], source_id)
+            wait_for_stream(source_id)
+            back_visible_at = time.time()  # (after its start-up, slower on a busy machine)
             # End on events, not on a clock: the outage has ended, and after it the listener
             # has rejected a NaN window and classified a clean one.
             [back_at] = wait_for_ended_gaps(events_path, 1, timeout_s=60)
@@ -165,7 +167,10 @@ def test_outlet_killed_mid_track_and_nan_bursts(
     events = read_events(events_path)
     with store.session() as db:
         [gap] = list(db.scalars(select(StreamGap)))
-        assert gap.ended_at is not None and 4.0 < gap.ended_at - gap.started_at < 15.0
+        # The gap lasts the outage, and ends soon after the stream is back: the listener
+        # picks it up within seconds of its return, however long the sender took to start.
+        assert gap.ended_at is not None and gap.ended_at - gap.started_at > 4.0
+        assert gap.ended_at < back_visible_at + 5.0, gap.ended_at - back_visible_at
         [listen] = list(db.scalars(select(Listen)))
         windows = list(db.scalars(select(WindowPrediction).order_by(WindowPrediction.start_time)))
         # No window spans the gap: each lies in the stream before it or after it.
