@@ -163,18 +163,18 @@ def auto_worker_count(cores: int, memory_bytes: int | None) -> int:
     return count
 
 
-def usable_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))  # what this process may run on (containers, taskset)
-    except AttributeError:
-        return os.cpu_count() or 1
-
-
 def physical_memory_bytes() -> int | None:
     try:
         return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):
         return None
+
+
+def xdist_core_count(config: pytest.Config) -> int:
+    """The cores pytest-xdist's own `-n auto` would start one worker each on."""
+    from xdist.plugin import pytest_xdist_auto_num_workers as xdist_default
+
+    return xdist_default(config)
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
@@ -184,7 +184,7 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
     """
     if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
         return None
-    return auto_worker_count(usable_cores(), physical_memory_bytes())
+    return auto_worker_count(xdist_core_count(config), physical_memory_bytes())
 
 
 # Tests that share what a process builds once go to one worker under `--dist loadgroup`.

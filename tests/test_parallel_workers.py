@@ -8,7 +8,7 @@ from tests.conftest import (
     MAX_WORKERS,
     auto_worker_count,
     physical_memory_bytes,
-    usable_cores,
+    xdist_core_count,
 )
 
 GIB = 1024**3
@@ -29,6 +29,7 @@ def test_auto_asks_this_suite_unless_the_xdist_variable_says(
         pytest.skip("pytest-xdist is not loaded (-p no:xdist)")
     ask = pytestconfig.hook.pytest_xdist_auto_num_workers
     monkeypatch.delenv("PYTEST_XDIST_AUTO_NUM_WORKERS", raising=False)
-    assert ask(config=pytestconfig) == auto_worker_count(usable_cores(), physical_memory_bytes())
+    cores = xdist_core_count(pytestconfig)  # xdist's own count of cores, doubled below
+    assert ask(config=pytestconfig) == auto_worker_count(cores, physical_memory_bytes())
     monkeypatch.setenv("PYTEST_XDIST_AUTO_NUM_WORKERS", "3")
     assert ask(config=pytestconfig) == 3  # xdist's own answer
