@@ -5,9 +5,13 @@ from __future__ import annotations
 import contextlib
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
 
 _pylsl: ModuleType | None = None
+
+
+QUIET_LSL_LOG_LEVEL = -3  # liblsl's fatal messages only
 
 
 def import_pylsl() -> ModuleType:
@@ -15,18 +19,68 @@ def import_pylsl() -> ModuleType:
 
     liblsl prints an ERR line each time an outlet vanishes; emotune handles
     that (it records a gap and reconnects), so only fatal messages are kept
-    unless EMOTUNE_LSL_LOGLEVEL says otherwise (-2 errors, -1 warnings, 0 info).
+    unless EMOTUNE_LSL_LOGLEVEL or the user's lsl_api.cfg says otherwise
+    (-2 errors, -1 warnings, 0 info). The level is set by handing liblsl its
+    configuration as text, which replaces the file it would read: so the text
+    is the user's own lsl_api.cfg (`SessionID`, `KnownPeers`, ports) with the
+    level put in.
     """
     global _pylsl
     if _pylsl is None:
         import pylsl
 
-        level = os.environ.get("EMOTUNE_LSL_LOGLEVEL", "-3")
+        asked = os.environ.get("EMOTUNE_LSL_LOGLEVEL")
+        user_file = lsl_config_file()
+        user_text = user_file.read_text(errors="replace") if user_file is not None else ""
+        content = config_with_log_level(
+            user_text,
+            int(asked) if asked is not None else QUIET_LSL_LOG_LEVEL,
+            replace_users_level=asked is not None,
+        )
         # Must precede every other liblsl call; an older liblsl without it keeps its logging.
         with contextlib.suppress(Exception):
-            pylsl.set_config_content(f"[log]\nlevel = {int(level)}\n")
+            pylsl.set_config_content(content)
         _pylsl = pylsl
     return _pylsl
+
+
+def lsl_config_file() -> Path | None:
+    """The lsl_api.cfg liblsl itself would read: the first readable of LSLAPICFG,
+    ./lsl_api.cfg, ~/lsl_api/lsl_api.cfg and /etc/lsl_api/lsl_api.cfg (liblsl's order)."""
+    names = [os.environ.get("LSLAPICFG", ""), "lsl_api.cfg", "~/lsl_api/lsl_api.cfg"]
+    names.append("/etc/lsl_api/lsl_api.cfg")
+    for name in filter(None, names):
+        path = Path(name).expanduser()
+        if path.is_file() and os.access(path, os.R_OK):
+            return path
+    return None
+
+
+def config_with_log_level(user_text: str, level: int, *, replace_users_level: bool) -> str:
+    """`user_text` (an lsl_api.cfg) with `level` as its `[log] level`, every other line kept.
+
+    A level the file sets itself is kept unless `replace_users_level`. liblsl refuses a file
+    that repeats a key (and then reads none of it), so a level is never added beside the
+    user's, and goes into the file's own `[log]` section when there is one.
+    """
+    lines = user_text.splitlines()
+    section, log_header = "", None
+    for index, raw in enumerate(lines):
+        line = raw.split(";", 1)[0].split("#", 1)[0].strip()
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1].strip().lower()
+            if section == "log":
+                log_header = index
+        elif section == "log" and line.partition("=")[0].strip().lower() == "level":
+            if not replace_users_level:
+                return user_text
+            lines[index] = f"level = {level}"
+            return "\n".join(lines) + "\n"
+    if log_header is None:
+        lines += ["[log]", f"level = {level}"]
+    else:
+        lines.insert(log_header + 1, f"level = {level}")
+    return "\n".join(lines) + "\n"
 
 
 @dataclass(frozen=True)

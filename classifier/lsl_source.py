@@ -32,6 +32,16 @@ MAX_STAMP_BACK_S = 1.0
 RECONNECT_RESOLVE_S = 2.0
 
 
+class SenderReplacedError(Exception):
+    """The stream resolved is gone and its address now serves another outlet.
+
+    liblsl reaches an outlet by host and port, and a new outlet (another
+    program's, or a restarted muselsl's) may take the port of one that just
+    died: an inlet opened on the dead one's info then reads the newcomer's
+    description. Not a ClassifierError: the reconnect loop looks again.
+    """
+
+
 class RingBuffer:
     """A fixed-capacity buffer of [n, C] samples and their timestamps, safe across threads.
 
@@ -188,6 +198,11 @@ class EEGSource:
             )
         inlet = pylsl.StreamInlet(info, max_buflen=int(self.buffer_s), recover=False)
         full = inlet.info(timeout=5.0)
+        if full.uid() != info.uid():
+            raise SenderReplacedError(
+                f"{info.name()!r} ({info.source_id()}) is gone; its address now serves "
+                f"{full.name()!r} ({full.source_id()})"
+            )
         labels = (
             tuple(_channel_labels(full)) or (("TP9", "AF7", "AF8", "TP10", "Right AUX")[:count])
         )

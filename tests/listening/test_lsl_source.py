@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from classifier.errors import ClassifierError
 from classifier.lsl_source import EEGSource, RingBuffer, detect_clock
-from tests.listening.lsl_helpers import counter_outlet, unique_source_id
+from tests.listening.lsl_helpers import (
+    counter_outlet,
+    data_port,
+    lsl_config_on_one_port,
+    unique_source_id,
+)
 from tests.waiting import wait_for
 
 
@@ -84,6 +90,51 @@ def test_a_sender_lost_while_the_inlet_opens_is_looked_for_again() -> None:
         source.close()
     [gap] = status.gaps
     assert status.reconnects == 1 and gap.ended_at is not None
+
+
+def test_a_dead_senders_port_taken_by_another_stream_is_not_followed(tmp_path: Path) -> None:
+    """liblsl reaches an outlet by host and port, and answers a description request from
+    whatever outlet holds the port now. A restarting sender answers a reconnect's resolve,
+    dies before the inlet opens, and another stream takes its port: the reader must not
+    adopt that stream (nor then look only for the other's source id); it waits for its own.
+    The dying sender and the newcomer are allowed one and the same port, so the newcomer
+    takes the dead one's every time."""
+    from classifier.lsl_discovery import import_pylsl
+
+    pylsl = import_pylsl()
+    one_port = lsl_config_on_one_port(tmp_path / "lsl_api.cfg")
+    own_id, other_id = unique_source_id(), unique_source_id()
+    source = EEGSource(source_id=own_id, resolve_timeout_s=10, gap_after_s=1.0)
+    try:
+        with counter_outlet(source_id=own_id):
+            source.connect()
+            assert wait_for(lambda: source.buffer.written >= 256, 10)
+        before = source.buffer.written
+        assert wait_for(lambda: len(source.snapshot_status().gaps) == 1, 10)
+        # The restarting sender is only resolved, never connected to: a closed connection
+        # would hold its port in TIME_WAIT, and the newcomer would get another. So the
+        # reader's resolves find nothing until a look-up already under way has ended.
+        looked: list[float] = []
+        source._resolve = lambda timeout_s: looked.append(timeout_s)
+        assert wait_for(lambda: len(looked) >= 1, 10)
+        with counter_outlet(source_id=own_id, lsl_config=one_port):
+            [dead] = pylsl.resolve_bypred(f"source_id='{own_id}'", minimum=1, timeout=10)
+        with counter_outlet(source_id=other_id, lsl_config=one_port):
+            [other] = pylsl.resolve_bypred(f"source_id='{other_id}'", minimum=1, timeout=10)
+            assert data_port(other) == data_port(dead)  # the newcomer serves on the dead port
+            source._resolve = lambda timeout_s: dead  # every reconnect meets the dead info
+            time.sleep(4.0)  # several reconnects open an inlet on the dead info meanwhile
+            assert source.description.source_id == own_id
+            assert source.buffer.written == before and source.snapshot_status().reconnects == 0
+            del source._resolve  # resolves are real again: they must look for our own id
+            with counter_outlet(source_id=own_id):
+                assert wait_for(lambda: source.buffer.written >= before + 256, 30)
+                status = source.snapshot_status()
+    finally:
+        source.close()
+    assert source.description.source_id == own_id and status.reconnects == 1
+    samples, _, _, _ = source.buffer.read_since(before)
+    np.testing.assert_array_equal(np.diff(samples[:, 4]), 1)  # one outlet's counter: ours
 
 
 def test_four_channel_stream_is_accepted() -> None:

@@ -207,7 +207,10 @@ def test_stream_faults_during_a_session_with_sync_writing_the_same_store(
         own_after = playlists_snapshot(emu)
 
     # The outlets ran their scripts to the end: every fault below was really sent.
-    assert [proc.returncode for proc in outlets[:1] + outlets[2:4]] == [0, 0, 0]
+    scripted = outlets[:1] + outlets[2:4]
+    assert [proc.returncode for proc in scripted] == [0, 0, 0], [
+        proc.stderr.read()[-2000:] for proc in scripted
+    ]
     during = [run for started, _, run in runs if started < session_to]
     store_fault = f"store: listen + {len(during)} syncs + tag edits at once"
     for name, times in (
