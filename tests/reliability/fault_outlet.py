@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import faulthandler
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -93,13 +92,10 @@ def main(spec: dict) -> None:
     if spec.get("then") == "forever":
         while True:
             run_for(1.0)
-    # Every phase was sent. End as a killed sender would, without destroying the outlet:
-    # liblsl 1.18 may crash tearing down an outlet that still has a consumer (its issue
-    # #218), and a crash here would read as the script not having run to the end.
-    sys.stderr.flush()
-    os._exit(0)
 
 
 if __name__ == "__main__":
-    faulthandler.enable()  # a crash prints where it happened (the test shows stderr)
+    # A crash prints where it happened; the test shows stderr. (liblsl 1.18 can crash tearing
+    # down an outlet that inlets asked for another stream's data: the reader must not.)
+    faulthandler.enable()
     main(json.loads(sys.argv[1]))
