@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
+from classifier.errors import ClassifierError
+
 _pylsl: ModuleType | None = None
 
 
@@ -30,6 +32,11 @@ def import_pylsl() -> ModuleType:
         import pylsl
 
         asked = os.environ.get("EMOTUNE_LSL_LOGLEVEL")
+        if asked is not None and not asked.strip().lstrip("-").isdigit():
+            raise ClassifierError(
+                f"EMOTUNE_LSL_LOGLEVEL is {asked!r}; set it to a number: -3 (fatal only), "
+                "-2 errors, -1 warnings, 0 info"
+            )
         user_file = lsl_config_file()
         user_text = user_file.read_text(errors="replace") if user_file is not None else ""
         content = config_with_log_level(

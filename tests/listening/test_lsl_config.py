@@ -99,3 +99,19 @@ def test_a_stream_in_another_lsl_session_is_not_seen_and_liblsl_stays_quiet(
     assert same_session.stdout.strip() == "True", same_session.stderr[-2000:]
     assert not seen_here
     assert "ERR|" not in same_session.stderr and "INFO|" not in same_session.stderr
+
+
+def test_a_log_level_that_is_not_a_number_is_refused_in_one_line(tmp_path: Path) -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "app", "doctor"],
+        cwd=REPO,
+        env=dict(os.environ, EMOTUNE_LSL_LOGLEVEL="loud", EMOTUNE_HOME=str(tmp_path)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 1
+    assert run.stderr.strip().splitlines() == [
+        "emotune: error: EMOTUNE_LSL_LOGLEVEL is 'loud'; set it to a number: -3 (fatal only), "
+        "-2 errors, -1 warnings, 0 info"
+    ]
