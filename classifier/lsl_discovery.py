@@ -32,18 +32,16 @@ def import_pylsl() -> ModuleType:
         import pylsl
 
         asked = os.environ.get("EMOTUNE_LSL_LOGLEVEL")
-        if asked is not None and not asked.strip().lstrip("-").isdigit():
+        try:
+            level = int(asked) if asked is not None else QUIET_LSL_LOG_LEVEL
+        except ValueError:
             raise ClassifierError(
                 f"EMOTUNE_LSL_LOGLEVEL is {asked!r}; set it to a number: -3 (fatal only), "
                 "-2 errors, -1 warnings, 0 info"
-            )
+            ) from None
         user_file = lsl_config_file()
         user_text = user_file.read_text(errors="replace") if user_file is not None else ""
-        content = config_with_log_level(
-            user_text,
-            int(asked) if asked is not None else QUIET_LSL_LOG_LEVEL,
-            replace_users_level=asked is not None,
-        )
+        content = config_with_log_level(user_text, level, replace_users_level=asked is not None)
         # Must precede every other liblsl call; an older liblsl without it keeps its logging.
         with contextlib.suppress(Exception):
             pylsl.set_config_content(content)
@@ -54,8 +52,12 @@ def import_pylsl() -> ModuleType:
 def lsl_config_file() -> Path | None:
     """The lsl_api.cfg liblsl itself would read: the first readable of LSLAPICFG,
     ./lsl_api.cfg, ~/lsl_api/lsl_api.cfg and /etc/lsl_api/lsl_api.cfg (liblsl's order)."""
-    names = [os.environ.get("LSLAPICFG", ""), "lsl_api.cfg", "~/lsl_api/lsl_api.cfg"]
-    names.append("/etc/lsl_api/lsl_api.cfg")
+    names = [
+        os.environ.get("LSLAPICFG", ""),
+        "lsl_api.cfg",
+        "~/lsl_api/lsl_api.cfg",
+        "/etc/lsl_api/lsl_api.cfg",
+    ]
     for name in filter(None, names):
         path = Path(name).expanduser()
         if path.is_file() and os.access(path, os.R_OK):

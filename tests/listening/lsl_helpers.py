@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import uuid
@@ -80,12 +79,11 @@ def lsl_config_on_one_port(path: Path) -> Path:
     put it on a random port that inlets (which try IPv6 first) then find closed. On the
     default port range both land on the dead outlet's ports.
     """
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    from tests.listening.e2e_helpers import free_port
+
     own = os.environ.get("LSLAPICFG")
     session = Path(own).read_text() if own and Path(own).is_file() else ""
-    ports = f"[ports]\nBasePort = {port}\nPortRange = 1\nIPv6 = disable\n"
+    ports = f"[ports]\nBasePort = {free_port()}\nPortRange = 1\nIPv6 = disable\n"
     path.write_text(f"{session.rstrip()}\n{ports}")
     return path
 

@@ -36,11 +36,11 @@ def parsed(text: str) -> configparser.ConfigParser:
     ids=["no file", "no [log]", "[log] without a level", "the user's own level"],
 )
 def test_the_users_settings_are_kept_and_the_level_set_once(user_text: str, level: str) -> None:
-    text = config_with_log_level(user_text, -3, replace_users_level=False)
-    config = parsed(text)
+    config = parsed(config_with_log_level(user_text, -3, replace_users_level=False))
     assert config["log"]["level"] == level
-    for section in parsed(user_text).sections():
-        for key, value in parsed(user_text)[section].items():
+    users = parsed(user_text)
+    for section in users.sections():
+        for key, value in users[section].items():
             if (section, key) != ("log", "level"):
                 assert config[section][key] == value
 
@@ -80,11 +80,8 @@ def test_a_stream_in_another_lsl_session_is_not_seen_and_liblsl_stays_quiet(
         f"[lab]\nSessionID = emotune-other-{uuid.uuid4().hex[:8]}\n[log]\nlevel = -2\n"
     )
     finder = (  # looks for up to 30 s: the outlet's process may still be starting
-        "import sys, time; from classifier.lsl_discovery import find_streams\n"
-        "end = time.monotonic() + 30\n"
-        "while not (seen := any(s.source_id == sys.argv[1] for s in find_streams('Muse'))):\n"
-        "    if time.monotonic() > end: break\n"
-        "print(seen)"
+        "import sys; from tests.listening.e2e_helpers import wait_for_stream\n"
+        "wait_for_stream(sys.argv[1], timeout_s=30.0); print(True)"
     )
     with counter_outlet(source_id=unique_source_id(), lsl_config=other_session) as source_id:
         same_session = subprocess.run(
